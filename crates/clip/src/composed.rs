@@ -1,0 +1,103 @@
+//! The clip layer from dfdx's public tensor ops only: runs on any device (the CUDA path) and
+//! is the independent implementation the fused Cpu kernel is tested against.
+
+use dfdx::prelude::*;
+
+use crate::layer::{ClipLayer, ClipStats, Shape4};
+use crate::strategy::{ClipFn, Dispatch, Strategy};
+use crate::threshold::THETA_MIN;
+use crate::ClipError;
+
+/// ln(1 + e^(−β|z|))/β, the cancellation-free tail of the softplus clamp.
+fn tail<D: Device<f32>, T: Tape<f32, D>>(
+    z: Tensor<Shape4, f32, D, T>,
+    beta: f32,
+) -> Tensor<Shape4, f32, D, T> {
+    ((z.abs() * -beta).exp() + 1.0).ln() / beta
+}
+
+/// Forward from public ops; gradients flow to x and ρ through dfdx's own backward ops.
+pub fn clip_composed<D: Device<f32>, T: Tape<f32, D>>(
+    layer: &ClipLayer<D>,
+    x: Tensor<Shape4, f32, D, T>,
+    want_stats: bool,
+) -> Result<(Tensor<Shape4, f32, D, T>, Option<ClipStats>), ClipError> {
+    let dims = *x.shape();
+    layer.check_shape(&dims)?;
+    let x = if layer.pre_relu { x.relu() } else { x };
+    let stats = if want_stats {
+        Some(host_stats(layer, &x))
+    } else {
+        None
+    };
+    let Some(rho) = &layer.rho else {
+        return Ok((x, stats));
+    };
+    // θ = θ_min + softplus(ρ) in the stable form relu(ρ) + ln(1 + e^−|ρ|).
+    let r = rho.retaped::<T>();
+    let th = r.with_empty_tape().relu() + ((r.abs().negate().exp() + 1.0).ln() + THETA_MIN as f32);
+    let t: Tensor<Shape4, f32, D, T> = if th.shape().0 == 1 {
+        th.reshape_like(&()).broadcast_like(&dims)
+    } else {
+        th.broadcast_like::<_, Axes3<0, 2, 3>>(&dims)
+    };
+    let beta = layer.params.beta as f32;
+    let y = match layer.params.strategy {
+        Strategy::None => x,
+        Strategy::HardClamp => x.maximum(t.with_empty_tape().negate()).minimum(t),
+        Strategy::TanhFixed | Strategy::TanhLearnable => (x / t.with_empty_tape()).tanh() * t,
+        Strategy::SoftplusLearnable => {
+            let c = x
+                .with_empty_tape()
+                .maximum(t.with_empty_tape().negate())
+                .minimum(t.with_empty_tape());
+            let hi = tail(x.with_empty_tape() - t.with_empty_tape(), beta);
+            let lo = tail(x.negate() - t, beta);
+            c - hi + lo
+        }
+        Strategy::Pact => x.relu().minimum(t),
+        Strategy::SeedSoftplus => {
+            // The seed's formula with a stable softplus: s = θ·sp(u) − θ·ln(1 + e^−|u|).
+            let u = x.with_empty_tape() / t.with_empty_tape();
+            let l = (u.with_empty_tape().abs().negate().exp() + 1.0).ln();
+            let sp = u.relu() + l.with_empty_tape();
+            let s = t.with_empty_tape() * sp - t * l;
+            let pos = x.with_empty_tape().relu().minimum(s.with_empty_tape());
+            let neg = x.negate().relu().minimum(s);
+            pos - neg
+        }
+    };
+    Ok((y, stats))
+}
+
+/// The clip count on the host (only for logging steps).
+fn host_stats<D: Device<f32>, T>(
+    layer: &ClipLayer<D>,
+    x: &Tensor<Shape4, f32, D, T>,
+) -> ClipStats {
+    let xs = x.as_vec();
+    let thetas = if layer.rho.is_some() {
+        layer.theta_f32()
+    } else {
+        vec![1.0]
+    };
+    let plane = x.shape().2 * x.shape().3;
+    struct Count<'a>(&'a [f32], &'a [f32], usize);
+    impl Dispatch<u64> for Count<'_> {
+        fn call<K: ClipFn>(self, k: K) -> u64 {
+            let (xs, thetas, plane) = (self.0, self.1, self.2);
+            xs.iter()
+                .enumerate()
+                .filter(|(i, &v)| k.saturated(v, thetas[(i / plane.max(1)) % thetas.len()]))
+                .count() as u64
+        }
+    }
+    let saturated = layer
+        .params
+        .strategy
+        .dispatch(layer.params.beta as f32, Count(&xs, &thetas, plane));
+    ClipStats {
+        saturated,
+        total: xs.len() as u64,
+    }
+}

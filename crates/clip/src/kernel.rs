@@ -1,0 +1,251 @@
+//! The fused CPU clip kernels over plain slices: one pass forward (with the clip count), one
+//! pass backward (∂L/∂x accumulated, ∂L/∂θ summed in f64).
+//!
+//! Work is cut into fixed chunks of [`CHUNK`] elements that rayon spreads over the threads;
+//! every sum is formed per chunk in a fixed lane order and chunks are added in index order,
+//! so the results are bit-identical for any thread count. On x86-64 the element loops are
+//! compiled a second time with AVX2 and chosen at run time; they use no FMA, so both versions
+//! produce the same bits.
+
+use rayon::prelude::*;
+
+use crate::strategy::ClipFn;
+
+/// Elements per parallel work item (128 KiB of f32): large enough to amortise scheduling,
+/// small enough to balance two cores on the smallest training activations.
+pub const CHUNK: usize = 1 << 15;
+const LANES: usize = 8;
+
+/// How θ maps onto a flat NCHW buffer: θ is indexed by `(i / plane) % thetas.len()`.
+/// A scalar θ is `thetas.len() == 1` (then `plane` is irrelevant).
+#[derive(Clone, Copy, Debug)]
+pub struct Layout<'a> {
+    pub thetas: &'a [f32],
+    pub plane: usize,
+    /// Apply relu before the clip (fused relu → clip, as the CNN uses it).
+    pub pre_relu: bool,
+}
+
+impl Layout<'_> {
+    /// Runs `f(start, end, θ)` over the maximal runs of [lo, hi) with a constant θ.
+    #[inline]
+    fn segments(&self, lo: usize, hi: usize, mut f: impl FnMut(usize, usize, usize)) {
+        let c = self.thetas.len();
+        if c == 1 {
+            f(lo, hi, 0);
+            return;
+        }
+        let mut s = lo;
+        while s < hi {
+            let e = ((s / self.plane + 1) * self.plane).min(hi);
+            f(s, e, (s / self.plane) % c);
+            s = e;
+        }
+    }
+}
+
+/// A clip function applied as is.
+#[derive(Clone, Copy)]
+struct Plain<K>(K);
+
+/// A clip function applied after relu (derivative 1[x > 0]): the fused relu → clip.
+#[derive(Clone, Copy)]
+struct Relu<K>(K);
+
+/// The element operations the loops need.
+trait Elem: Copy {
+    /// (y, saturated)
+    fn fwd(self, x: f32, t: f32) -> (f32, bool);
+    /// (∂y/∂x, ∂y/∂θ)
+    fn bwd(self, x: f32, t: f32) -> (f32, f32);
+}
+
+impl<K: ClipFn> Elem for Plain<K> {
+    #[inline(always)]
+    fn fwd(self, x: f32, t: f32) -> (f32, bool) {
+        (self.0.forward(x, t), self.0.saturated(x, t))
+    }
+    #[inline(always)]
+    fn bwd(self, x: f32, t: f32) -> (f32, f32) {
+        self.0.backward(x, t)
+    }
+}
+
+impl<K: ClipFn> Elem for Relu<K> {
+    #[inline(always)]
+    fn fwd(self, x: f32, t: f32) -> (f32, bool) {
+        let r = if x > 0.0 { x } else { 0.0 };
+        (self.0.forward(r, t), self.0.saturated(r, t))
+    }
+    #[inline(always)]
+    fn bwd(self, x: f32, t: f32) -> (f32, f32) {
+        let r = if x > 0.0 { x } else { 0.0 };
+        let (dx, dt) = self.0.backward(r, t);
+        (if x > 0.0 { dx } else { 0.0 }, dt)
+    }
+}
+
+/// Forward: y = f(relu?(x); θ). Returns the number of saturated elements.
+pub fn forward<K: ClipFn>(k: K, layout: Layout<'_>, x: &[f32], y: &mut [f32]) -> u64 {
+    assert_eq!(x.len(), y.len(), "clip forward: x and y lengths differ");
+    y.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .enumerate()
+        .map(|(ci, (yc, xc))| {
+            let base = ci * CHUNK;
+            let mut count = 0u64;
+            layout.segments(base, base + xc.len(), |s, e, c| {
+                let t = layout.thetas[c];
+                let (xs, ys) = (&xc[s - base..e - base], &mut yc[s - base..e - base]);
+                count += if layout.pre_relu {
+                    dispatch_fwd(Relu(k), xs, ys, t)
+                } else {
+                    dispatch_fwd(Plain(k), xs, ys, t)
+                };
+            });
+            count
+        })
+        .sum()
+}
+
+/// Backward: gx += gy·∂y/∂x; returns ∂L/∂θ_c = Σ gy·∂y/∂θ per θ entry, summed in f64.
+pub fn backward<K: ClipFn>(
+    k: K,
+    layout: Layout<'_>,
+    x: &[f32],
+    gy: &[f32],
+    gx: &mut [f32],
+) -> Vec<f64> {
+    assert!(x.len() == gy.len() && x.len() == gx.len(), "clip backward: lengths differ");
+    let c = layout.thetas.len();
+    let partials: Vec<Vec<f64>> = gx
+        .par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK).zip(gy.par_chunks(CHUNK)))
+        .enumerate()
+        .map(|(ci, (gxc, (xc, gyc)))| {
+            let base = ci * CHUNK;
+            let mut acc = vec![0f64; c];
+            layout.segments(base, base + xc.len(), |s, e, ch| {
+                let t = layout.thetas[ch];
+                let r = s - base..e - base;
+                let (xs, gys, gxs) = (&xc[r.clone()], &gyc[r.clone()], &mut gxc[r]);
+                acc[ch] += if layout.pre_relu {
+                    dispatch_bwd(Relu(k), xs, gys, gxs, t)
+                } else {
+                    dispatch_bwd(Plain(k), xs, gys, gxs, t)
+                };
+            });
+            acc
+        })
+        .collect();
+    let mut total = vec![0f64; c];
+    for p in partials {
+        for (t, v) in total.iter_mut().zip(p) {
+            *t += v;
+        }
+    }
+    total
+}
+
+#[inline(always)]
+fn fwd_loop<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
+    let mut count = [0u32; LANES];
+    let n = x.len() / LANES * LANES;
+    for (xc, yc) in x[..n].chunks_exact(LANES).zip(y[..n].chunks_exact_mut(LANES)) {
+        for j in 0..LANES {
+            let (v, sat) = k.fwd(xc[j], t);
+            yc[j] = v;
+            count[j] += sat as u32;
+        }
+    }
+    let mut total: u64 = count.iter().map(|&c| c as u64).sum();
+    for (xv, yv) in x[n..].iter().zip(&mut y[n..]) {
+        let (v, sat) = k.fwd(*xv, t);
+        *yv = v;
+        total += sat as u64;
+    }
+    total
+}
+
+#[inline(always)]
+fn bwd_loop<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
+    // One f64 accumulator per lane keeps the loop vectorisable and the order fixed.
+    let mut acc = [0f64; LANES];
+    let n = x.len() / LANES * LANES;
+    let lanes = x[..n]
+        .chunks_exact(LANES)
+        .zip(gy[..n].chunks_exact(LANES))
+        .zip(gx[..n].chunks_exact_mut(LANES));
+    for ((xc, gyc), gxc) in lanes {
+        for j in 0..LANES {
+            let (dx, dt) = k.bwd(xc[j], t);
+            gxc[j] += gyc[j] * dx;
+            acc[j] += (gyc[j] * dt) as f64;
+        }
+    }
+    let mut tail = 0f64;
+    for ((xv, gyv), gxv) in x[n..].iter().zip(&gy[n..]).zip(&mut gx[n..]) {
+        let (dx, dt) = k.bwd(*xv, t);
+        *gxv += gyv * dx;
+        tail += (gyv * dt) as f64;
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + tail
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn fwd<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
+        fwd_loop(k, x, y, t)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) fn bwd<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
+        bwd_loop(k, x, gy, gx, t)
+    }
+}
+
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && !force_portable()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Tests force the portable path to check that both paths give the same bits.
+fn force_portable() -> bool {
+    FORCE_PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static FORCE_PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Selects the portable (non-AVX2) loops for this process; for tests and benchmarks.
+pub fn set_force_portable(on: bool) {
+    FORCE_PORTABLE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[inline]
+fn dispatch_fwd<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked at run time just above).
+        return unsafe { avx2::fwd(k, x, y, t) };
+    }
+    fwd_loop(k, x, y, t)
+}
+
+#[inline]
+fn dispatch_bwd<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 (checked at run time just above).
+        return unsafe { avx2::bwd(k, x, gy, gx, t) };
+    }
+    bwd_loop(k, x, gy, gx, t)
+}

@@ -1,0 +1,200 @@
+//! A clip layer of the CNN: strategy, θ per layer (or per channel), fused relu, and the
+//! device dispatch (fused kernels on Cpu, composed public ops elsewhere).
+
+use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::strategy::Strategy;
+use crate::threshold::{self, THETA_MIN};
+use crate::ClipError;
+
+/// NCHW activations with runtime sizes.
+pub type Shape4 = (usize, usize, usize, usize);
+
+/// The configuration of one clip layer.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipParams {
+    pub strategy: Strategy,
+    /// Initial θ (PACT: α).
+    pub theta0: f64,
+    /// Sharpness of `softplus-learnable` (ignored by the others).
+    #[serde(default = "default_beta")]
+    pub beta: f64,
+    /// One θ per channel instead of one per layer.
+    #[serde(default)]
+    pub per_channel: bool,
+}
+
+fn default_beta() -> f64 {
+    1.0
+}
+
+impl ClipParams {
+    pub fn new(strategy: Strategy, theta0: f64) -> Self {
+        ClipParams {
+            strategy,
+            theta0,
+            beta: 1.0,
+            per_channel: false,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ClipError> {
+        if self.strategy.has_threshold() && !(self.theta0.is_finite() && self.theta0 > THETA_MIN) {
+            return Err(ClipError::BadThreshold {
+                strategy: self.strategy.name(),
+                theta0: self.theta0,
+                theta_min: THETA_MIN,
+            });
+        }
+        if !(self.beta.is_finite() && self.beta > 0.0) {
+            return Err(ClipError::BadBeta { beta: self.beta });
+        }
+        Ok(())
+    }
+}
+
+/// Saturated activations of one forward pass (see each strategy's `saturated`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClipStats {
+    pub saturated: u64,
+    pub total: u64,
+}
+
+impl ClipStats {
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.saturated as f64 / self.total as f64
+        }
+    }
+}
+
+/// relu (optionally) followed by a clipping strategy, with θ = θ_min + softplus(ρ).
+#[derive(Clone, Debug)]
+pub struct ClipLayer<D: Device<f32>> {
+    pub params: ClipParams,
+    pub channels: usize,
+    pub pre_relu: bool,
+    /// ρ, one entry or one per channel; `None` for `none`.
+    pub rho: Option<Tensor<(usize,), f32, D>>,
+}
+
+impl<D: Device<f32>> ClipLayer<D> {
+    pub fn new(
+        params: ClipParams,
+        channels: usize,
+        pre_relu: bool,
+        dev: &D,
+    ) -> Result<Self, ClipError> {
+        params.validate()?;
+        let rho = if params.strategy.has_threshold() {
+            let n = if params.per_channel { channels } else { 1 };
+            let r = threshold::rho_from_theta(params.theta0) as f32;
+            Some(dev.tensor_from_vec(vec![r; n], (n,)))
+        } else {
+            None
+        };
+        Ok(ClipLayer {
+            params,
+            channels,
+            pre_relu,
+            rho,
+        })
+    }
+
+    /// Whether the optimizer should update ρ.
+    pub fn trainable(&self) -> bool {
+        self.params.strategy.learnable()
+    }
+
+    /// The current θ values (empty for `none`).
+    pub fn theta(&self) -> Vec<f64> {
+        self.rho_host()
+            .into_iter()
+            .map(threshold::theta_from_rho)
+            .collect()
+    }
+
+    fn rho_host(&self) -> Vec<f64> {
+        self.rho
+            .as_ref()
+            .map(|r| r.as_vec().into_iter().map(f64::from).collect())
+            .unwrap_or_default()
+    }
+
+    /// θ as the f32 values the kernels use.
+    pub fn theta_f32(&self) -> Vec<f32> {
+        self.theta().into_iter().map(|t| t as f32).collect()
+    }
+
+    /// ∂L/∂θ per θ entry, from the gradient that backward left on ρ.
+    pub fn theta_grad(&self, grads: &Gradients<f32, D>) -> Vec<f64> {
+        let Some(rho) = &self.rho else {
+            return Vec::new();
+        };
+        let g = grads.get(rho).as_vec();
+        self.rho_host()
+            .into_iter()
+            .zip(g)
+            .map(|(r, g)| f64::from(g) / threshold::dtheta_drho(r))
+            .collect()
+    }
+
+    pub(crate) fn check_shape(&self, dims: &Shape4) -> Result<(), ClipError> {
+        if self.params.per_channel && dims.1 != self.channels {
+            return Err(ClipError::ShapeMismatch {
+                expected: self.channels,
+                found: vec![dims.0, dims.1, dims.2, dims.3],
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs the layer; on Cpu the fused kernel, elsewhere composed public ops. Clip stats
+    /// are free on Cpu; on other devices they cost a copy to the host, so ask only when
+    /// logging.
+    pub fn forward<T: Tape<f32, D>>(
+        &self,
+        x: Tensor<Shape4, f32, D, T>,
+        want_stats: bool,
+    ) -> Result<(Tensor<Shape4, f32, D, T>, Option<ClipStats>), ClipError>
+    where
+        D: ClipDevice,
+    {
+        D::clip_forward(self, x, want_stats)
+    }
+}
+
+/// Chooses the implementation of the clip layer per device.
+pub trait ClipDevice: Device<f32> {
+    fn clip_forward<T: Tape<f32, Self>>(
+        layer: &ClipLayer<Self>,
+        x: Tensor<Shape4, f32, Self, T>,
+        want_stats: bool,
+    ) -> Result<(Tensor<Shape4, f32, Self, T>, Option<ClipStats>), ClipError>;
+}
+
+impl ClipDevice for Cpu {
+    fn clip_forward<T: Tape<f32, Self>>(
+        layer: &ClipLayer<Self>,
+        x: Tensor<Shape4, f32, Self, T>,
+        _want_stats: bool,
+    ) -> Result<(Tensor<Shape4, f32, Self, T>, Option<ClipStats>), ClipError> {
+        let (y, stats) = crate::fused::clip_fused(layer, x)?;
+        Ok((y, Some(stats)))
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl ClipDevice for Cuda {
+    fn clip_forward<T: Tape<f32, Self>>(
+        layer: &ClipLayer<Self>,
+        x: Tensor<Shape4, f32, Self, T>,
+        want_stats: bool,
+    ) -> Result<(Tensor<Shape4, f32, Self, T>, Option<ClipStats>), ClipError> {
+        crate::composed::clip_composed(layer, x, want_stats)
+    }
+}

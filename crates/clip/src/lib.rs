@@ -1,0 +1,23 @@
+//! Activation-clipping strategies for clipbench.
+//!
+//! - [`strategy`]: the seven strategies by name, each with an f64 reference (value, ∂y/∂x,
+//!   ∂y/∂θ) and an f32 element kernel;
+//! - [`kernel`]: fused, vectorised, deterministic CPU loops over slices;
+//! - [`ClipLayer`]: relu → clip with a positive θ (θ_min + softplus(ρ), see [`threshold`]),
+//!   fused on Cpu ([`fused`]) and composed from public dfdx ops elsewhere ([`composed`]);
+//! - [`curves`]: the function shapes through the real training kernel.
+
+pub mod composed;
+pub mod curves;
+mod error;
+pub mod fastmath;
+pub mod fused;
+pub mod kernel;
+mod layer;
+mod raw;
+pub mod strategy;
+pub mod threshold;
+
+pub use error::ClipError;
+pub use layer::{ClipDevice, ClipLayer, ClipParams, ClipStats, Shape4};
+pub use strategy::{ClipFn, Eval, Strategy};
