@@ -1,0 +1,125 @@
+//! The clip layer as dfdx ops: the fused Cpu kernel against the composed public-op version,
+//! in values and in gradients of x and θ, per layer and per channel, with and without relu.
+
+use clipbench_clip::composed::clip_composed;
+use clipbench_clip::fused::clip_fused;
+use clipbench_clip::{ClipLayer, ClipParams, Shape4, Strategy};
+use dfdx::prelude::*;
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+
+fn lcg(seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
+        })
+        .collect()
+}
+
+fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{what}[{i}]: {x} vs {y}");
+    }
+}
+
+#[test]
+fn fused_equals_composed_in_values_and_gradients() -> Res {
+    let dev = Cpu::default();
+    let dims: Shape4 = (2, 3, 4, 5);
+    let n = 2 * 3 * 4 * 5;
+    for s in Strategy::ALL {
+        for per_channel in [false, true] {
+            for pre_relu in [false, true] {
+                let mut p = ClipParams::new(s, 1.3);
+                p.per_channel = per_channel;
+                p.beta = 2.0;
+                let layer = ClipLayer::new(p, 3, pre_relu, &dev)?;
+                let x = dev.tensor_from_vec(lcg(7, n, -4.0, 4.0), dims);
+                let coef = dev.tensor_from_vec(lcg(9, n, -1.0, 1.0), dims);
+                let ctx = format!("{s} per_channel={per_channel} relu={pre_relu}");
+
+                let (yf, stats_f) = clip_fused(&layer, x.leaky_trace())?;
+                let yf_vals = yf.as_vec();
+                let gf = (yf * coef.clone()).sum().backward();
+                let (yc, stats_c) = clip_composed(&layer, x.leaky_trace(), true)?;
+                let yc_vals = yc.as_vec();
+                let gc = (yc * coef.clone()).sum().backward();
+
+                close(&yf_vals, &yc_vals, 2e-6, &format!("{ctx} y"));
+                close(&gf.get(&x).as_vec(), &gc.get(&x).as_vec(), 2e-6, &format!("{ctx} ∂x"));
+                assert_eq!(Some(stats_f), stats_c, "{ctx} clip stats");
+                if let Some(rho) = &layer.rho {
+                    let (a, b) = (gf.get(rho).as_vec(), gc.get(rho).as_vec());
+                    close(&a, &b, 1e-5, &format!("{ctx} ∂ρ"));
+                    let dt = layer.theta_grad(&gf);
+                    assert_eq!(dt.len(), if per_channel { 3 } else { 1 });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn theta_gradient_of_the_layer_matches_the_f64_reference() -> Res {
+    let dev = Cpu::default();
+    let dims: Shape4 = (4, 2, 8, 8);
+    let n = 4 * 2 * 8 * 8;
+    let xs = lcg(3, n, -5.0, 5.0);
+    let gy = lcg(5, n, -1.0, 1.0);
+    for s in [Strategy::TanhLearnable, Strategy::SoftplusLearnable, Strategy::Pact] {
+        let layer = ClipLayer::new(ClipParams::new(s, 1.7), 2, true, &dev)?;
+        let theta = layer.theta()[0];
+        let x = dev.tensor_from_vec(xs.clone(), dims);
+        let (y, _) = clip_fused(&layer, x.leaky_trace())?;
+        let g = (y * dev.tensor_from_vec(gy.clone(), dims)).sum().backward();
+        let want: f64 = xs
+            .iter()
+            .zip(&gy)
+            .map(|(&x, &g)| g as f64 * s.eval64((x as f64).max(0.0), theta, 1.0).dydt)
+            .sum();
+        let got = layer.theta_grad(&g)[0];
+        assert!((got - want).abs() < 1e-4 * want.abs().max(1.0), "{s}: {got} vs {want}");
+    }
+    Ok(())
+}
+
+#[test]
+fn seed_softplus_is_relu_and_its_threshold_gets_no_gradient() -> Res {
+    // The seed's claim was a learnable smooth clip; it is relu(x) and θ never moves.
+    let dev = Cpu::default();
+    let dims: Shape4 = (2, 4, 6, 6);
+    let n = 2 * 4 * 6 * 6;
+    let xs = lcg(11, n, -6.0, 6.0);
+    let layer = ClipLayer::new(ClipParams::new(Strategy::SeedSoftplus, 1.0), 4, false, &dev)?;
+    let x = dev.tensor_from_vec(xs.clone(), dims);
+    let (y, stats) = clip_fused(&layer, x.leaky_trace())?;
+    for (a, b) in y.as_vec().iter().zip(&xs) {
+        assert!((a - b.max(0.0)).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs relu({b})");
+    }
+    assert_eq!(stats.saturated, 0);
+    let g = y.sum().backward();
+    let rho = layer.rho.as_ref().ok_or("seed-softplus has a threshold")?;
+    assert_eq!(g.get(rho).as_vec(), vec![0.0]);
+    Ok(())
+}
+
+#[test]
+fn bad_parameters_and_shapes_are_errors() -> Res {
+    let dev = Cpu::default();
+    let bad = ClipLayer::new(ClipParams::new(Strategy::TanhLearnable, 0.0), 3, true, &dev);
+    assert!(bad.err().map(|e| e.to_string()).unwrap_or_default().contains("θ0 = 0"));
+    let mut p = ClipParams::new(Strategy::SoftplusLearnable, 1.0);
+    p.beta = -1.0;
+    assert!(ClipLayer::new(p, 3, true, &dev).is_err());
+    p.beta = 1.0;
+    p.per_channel = true;
+    let layer = ClipLayer::new(p, 3, true, &dev)?;
+    let x = dev.tensor_from_vec(vec![0.0; 2 * 4], (1usize, 2usize, 2usize, 2usize));
+    let msg = clip_fused(&layer, x).err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("(batch, 3, h, w)"), "{msg}");
+    Ok(())
+}
