@@ -27,7 +27,11 @@ fn shape(n: usize) -> Shape4 {
 struct Fwd<'a>(&'a [f32], &'a mut [f32]);
 impl Dispatch<u64> for Fwd<'_> {
     fn call<K: ClipFn>(self, k: K) -> u64 {
-        let layout = Layout { thetas: &[1.0], plane: self.0.len(), pre_relu: true };
+        let layout = Layout {
+            thetas: &[1.0],
+            plane: self.0.len(),
+            pre_relu: true,
+        };
         kernel::forward(k, layout, self.0, self.1)
     }
 }
@@ -35,7 +39,11 @@ impl Dispatch<u64> for Fwd<'_> {
 struct FwdBwd<'a>(&'a [f32], &'a mut [f32], &'a [f32], &'a mut [f32]);
 impl Dispatch<f64> for FwdBwd<'_> {
     fn call<K: ClipFn>(self, k: K) -> f64 {
-        let layout = Layout { thetas: &[1.0], plane: self.0.len(), pre_relu: true };
+        let layout = Layout {
+            thetas: &[1.0],
+            plane: self.0.len(),
+            pre_relu: true,
+        };
         kernel::forward(k, layout, self.0, self.1);
         kernel::backward(k, layout, self.0, self.2, self.3)[0]
     }

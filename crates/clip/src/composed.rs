@@ -3,10 +3,9 @@
 
 use dfdx::prelude::*;
 
-use crate::layer::{ClipLayer, ClipStats, Shape4};
+use crate::layer::{ClipLayer, ClipOutput, ClipStats, Shape4};
 use crate::strategy::{ClipFn, Dispatch, Strategy};
 use crate::threshold::THETA_MIN;
-use crate::ClipError;
 
 /// ln(1 + e^(−β|z|))/β, the cancellation-free tail of the softplus clamp.
 fn tail<D: Device<f32>, T: Tape<f32, D>>(
@@ -21,7 +20,7 @@ pub fn clip_composed<D: Device<f32>, T: Tape<f32, D>>(
     layer: &ClipLayer<D>,
     x: Tensor<Shape4, f32, D, T>,
     want_stats: bool,
-) -> Result<(Tensor<Shape4, f32, D, T>, Option<ClipStats>), ClipError> {
+) -> ClipOutput<D, T> {
     let dims = *x.shape();
     layer.check_shape(&dims)?;
     let x = if layer.pre_relu { x.relu() } else { x };
@@ -71,10 +70,7 @@ pub fn clip_composed<D: Device<f32>, T: Tape<f32, D>>(
 }
 
 /// The clip count on the host (only for logging steps).
-fn host_stats<D: Device<f32>, T>(
-    layer: &ClipLayer<D>,
-    x: &Tensor<Shape4, f32, D, T>,
-) -> ClipStats {
+fn host_stats<D: Device<f32>, T>(layer: &ClipLayer<D>, x: &Tensor<Shape4, f32, D, T>) -> ClipStats {
     let xs = x.as_vec();
     let thetas = if layer.rho.is_some() {
         layer.theta_f32()

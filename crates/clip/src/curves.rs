@@ -106,8 +106,16 @@ mod tests {
         for i in 0..121 {
             let r = Strategy::TanhLearnable.eval64(c.x[i] as f64, 2.0, 1.0);
             assert!((c.y[i] as f64 - r.y).abs() < 1e-6, "y at {}", c.x[i]);
-            assert!((c.dydx[i] as f64 - r.dydx).abs() < 1e-6, "dydx at {}", c.x[i]);
-            assert!((c.dydt[i] as f64 - r.dydt).abs() < 1e-6, "dydt at {}", c.x[i]);
+            assert!(
+                (c.dydx[i] as f64 - r.dydx).abs() < 1e-6,
+                "dydx at {}",
+                c.x[i]
+            );
+            assert!(
+                (c.dydt[i] as f64 - r.dydt).abs() < 1e-6,
+                "dydt at {}",
+                c.x[i]
+            );
         }
         Ok(())
     }

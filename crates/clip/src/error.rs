@@ -6,7 +6,9 @@ use thiserror::Error;
 pub enum ClipError {
     #[error("unknown clipping strategy {name:?}; valid strategies: {valid}")]
     UnknownStrategy { name: String, valid: String },
-    #[error("threshold θ0 = {theta0} for {strategy}: expected a finite value > θ_min = {theta_min}")]
+    #[error(
+        "threshold θ0 = {theta0} for {strategy}: expected a finite value > θ_min = {theta_min}"
+    )]
     BadThreshold {
         strategy: &'static str,
         theta0: f64,

@@ -7,6 +7,9 @@
 //! No fused multiply-add is used on purpose: results are then bit-identical on every x86-64
 //! CPU, with or without AVX2, which keeps training runs reproducible across machines.
 
+// Coefficients are written as published (Cephes, Eigen), which is more digits than f32 keeps.
+#![allow(clippy::excessive_precision)]
+
 /// 1.5 · 2^23: adding and subtracting it rounds an f32 of magnitude < 2^22 to an integer.
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
@@ -85,7 +88,11 @@ pub fn log1p_unit(e: f32) -> f32 {
     let s2 = s * s;
     let series = (((s2 * (1.0 / 9.0) + 1.0 / 7.0) * s2 + 1.0 / 5.0) * s2 + 1.0 / 3.0) * s2 + 1.0;
     let ln_m = 2.0 * s * series;
-    let ln_u = if big { ln_m + std::f32::consts::LN_2 } else { ln_m };
+    let ln_u = if big {
+        ln_m + std::f32::consts::LN_2
+    } else {
+        ln_m
+    };
     let d = u - 1.0;
     if d == 0.0 {
         e

@@ -4,7 +4,7 @@
 use dfdx::prelude::*;
 
 use crate::kernel::{self, Layout};
-use crate::layer::{ClipLayer, ClipStats, Shape4};
+use crate::layer::{Act, ClipLayer, ClipStats, Shape4};
 use crate::raw;
 use crate::strategy::{ClipFn, Dispatch};
 use crate::threshold;
@@ -18,7 +18,7 @@ fn cpu_err(e: CpuError) -> ClipError {
 pub fn clip_fused<T: Tape<f32, Cpu>>(
     layer: &ClipLayer<Cpu>,
     x: Tensor<Shape4, f32, Cpu, T>,
-) -> Result<(Tensor<Shape4, f32, Cpu, T>, ClipStats), ClipError> {
+) -> Result<(Act<Cpu, T>, ClipStats), ClipError> {
     let dims = *x.shape();
     layer.check_shape(&dims)?;
     let (x, mut tape) = x.split_tape();

@@ -116,7 +116,10 @@ pub fn backward<K: ClipFn>(
     gy: &[f32],
     gx: &mut [f32],
 ) -> Vec<f64> {
-    assert!(x.len() == gy.len() && x.len() == gx.len(), "clip backward: lengths differ");
+    assert!(
+        x.len() == gy.len() && x.len() == gx.len(),
+        "clip backward: lengths differ"
+    );
     let c = layout.thetas.len();
     let partials: Vec<Vec<f64>> = gx
         .par_chunks_mut(CHUNK)
@@ -151,7 +154,10 @@ pub fn backward<K: ClipFn>(
 fn fwd_loop<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
     let mut count = [0u32; LANES];
     let n = x.len() / LANES * LANES;
-    for (xc, yc) in x[..n].chunks_exact(LANES).zip(y[..n].chunks_exact_mut(LANES)) {
+    for (xc, yc) in x[..n]
+        .chunks_exact(LANES)
+        .zip(y[..n].chunks_exact_mut(LANES))
+    {
         for j in 0..LANES {
             let (v, sat) = k.fwd(xc[j], t);
             yc[j] = v;

@@ -11,6 +11,12 @@ use crate::ClipError;
 /// NCHW activations with runtime sizes.
 pub type Shape4 = (usize, usize, usize, usize);
 
+/// An NCHW f32 activation tensor on device `D` with tape `T`.
+pub type Act<D, T> = Tensor<Shape4, f32, D, T>;
+
+/// What a clip layer returns: the activations and, when computed, the clip count.
+pub type ClipOutput<D, T> = Result<(Act<D, T>, Option<ClipStats>), ClipError>;
+
 /// The configuration of one clip layer.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,7 +166,7 @@ impl<D: Device<f32>> ClipLayer<D> {
         &self,
         x: Tensor<Shape4, f32, D, T>,
         want_stats: bool,
-    ) -> Result<(Tensor<Shape4, f32, D, T>, Option<ClipStats>), ClipError>
+    ) -> ClipOutput<D, T>
     where
         D: ClipDevice,
     {
@@ -174,7 +180,7 @@ pub trait ClipDevice: Device<f32> {
         layer: &ClipLayer<Self>,
         x: Tensor<Shape4, f32, Self, T>,
         want_stats: bool,
-    ) -> Result<(Tensor<Shape4, f32, Self, T>, Option<ClipStats>), ClipError>;
+    ) -> ClipOutput<Self, T>;
 }
 
 impl ClipDevice for Cpu {
@@ -182,7 +188,7 @@ impl ClipDevice for Cpu {
         layer: &ClipLayer<Self>,
         x: Tensor<Shape4, f32, Self, T>,
         _want_stats: bool,
-    ) -> Result<(Tensor<Shape4, f32, Self, T>, Option<ClipStats>), ClipError> {
+    ) -> ClipOutput<Self, T> {
         let (y, stats) = crate::fused::clip_fused(layer, x)?;
         Ok((y, Some(stats)))
     }
@@ -194,7 +200,7 @@ impl ClipDevice for Cuda {
         layer: &ClipLayer<Self>,
         x: Tensor<Shape4, f32, Self, T>,
         want_stats: bool,
-    ) -> Result<(Tensor<Shape4, f32, Self, T>, Option<ClipStats>), ClipError> {
+    ) -> ClipOutput<Self, T> {
         crate::composed::clip_composed(layer, x, want_stats)
     }
 }

@@ -19,5 +19,5 @@ pub mod strategy;
 pub mod threshold;
 
 pub use error::ClipError;
-pub use layer::{ClipDevice, ClipLayer, ClipParams, ClipStats, Shape4};
+pub use layer::{Act, ClipDevice, ClipLayer, ClipOutput, ClipParams, ClipStats, Shape4};
 pub use strategy::{ClipFn, Eval, Strategy};

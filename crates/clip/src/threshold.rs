@@ -33,7 +33,10 @@ mod tests {
     fn round_trips_and_stays_above_the_floor() {
         for theta in [1.001e-3, 0.01, 0.5, 1.0, 2.0, 10.0, 500.0] {
             let r = rho_from_theta(theta);
-            assert!((theta_from_rho(r) - theta).abs() < 1e-12 * theta, "θ={theta}");
+            assert!(
+                (theta_from_rho(r) - theta).abs() < 1e-12 * theta,
+                "θ={theta}"
+            );
         }
         for rho in [-1e3, -50.0, 0.0, 50.0] {
             assert!(theta_from_rho(rho) >= THETA_MIN, "ρ={rho}");

@@ -37,8 +37,14 @@ impl Dispatch<Out> for Run<'_> {
     }
 }
 
-fn run_in_pool(threads: usize, s: Strategy, r: Run<'_>) -> Result<Out, rayon::ThreadPoolBuildError> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+fn run_in_pool(
+    threads: usize,
+    s: Strategy,
+    r: Run<'_>,
+) -> Result<Out, rayon::ThreadPoolBuildError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     Ok(pool.install(|| s.dispatch(2.0, r)))
 }
 
@@ -55,8 +61,16 @@ fn same_bits_for_one_and_two_threads_and_both_code_paths() -> Result<(), Box<dyn
     let thetas = [0.7f32, 1.3, 2.1];
     for s in Strategy::ALL {
         for (th, plane) in [(&thetas[..1], n), (&thetas[..], 1000)] {
-            let layout = Layout { thetas: th, plane, pre_relu: true };
-            let run = || Run { layout, x: &x, gy: &gy };
+            let layout = Layout {
+                thetas: th,
+                plane,
+                pre_relu: true,
+            };
+            let run = || Run {
+                layout,
+                x: &x,
+                gy: &gy,
+            };
             let one = run_in_pool(1, s, run())?;
             let two = run_in_pool(2, s, run())?;
             kernel::set_force_portable(true);
@@ -85,8 +99,19 @@ fn theta_gradient_over_16m_elements_matches_an_f64_sum() {
     let gy = data(4, n, 1.0);
     for s in [Strategy::TanhLearnable, Strategy::SoftplusLearnable] {
         let theta = 1.0f32;
-        let layout = Layout { thetas: &[theta], plane: n, pre_relu: false };
-        let (_, _, _, dt) = s.dispatch(1.0, Run { layout, x: &x, gy: &gy });
+        let layout = Layout {
+            thetas: &[theta],
+            plane: n,
+            pre_relu: false,
+        };
+        let (_, _, _, dt) = s.dispatch(
+            1.0,
+            Run {
+                layout,
+                x: &x,
+                gy: &gy,
+            },
+        );
         let want: f64 = x
             .iter()
             .zip(&gy)
@@ -99,7 +124,14 @@ fn theta_gradient_over_16m_elements_matches_an_f64_sum() {
             .map(|(&x, &g)| g * s.eval64(x as f64, 1.0, 1.0).dydt as f32)
             .sum();
         let rel = ((dt[0] - want) / want).abs();
-        println!("{s}: fused {:.6} f64 {want:.6} rel {rel:e}; naive f32 sum {naive}", dt[0]);
-        assert!(rel < 1e-4, "{s}: fused ∂L/∂θ {} vs f64 {want} (rel {rel:e})", dt[0]);
+        println!(
+            "{s}: fused {:.6} f64 {want:.6} rel {rel:e}; naive f32 sum {naive}",
+            dt[0]
+        );
+        assert!(
+            rel < 1e-4,
+            "{s}: fused ∂L/∂θ {} vs f64 {want} (rel {rel:e})",
+            dt[0]
+        );
     }
 }

@@ -31,7 +31,12 @@ fn fixture_covers_every_strategy() -> Result<(), serde_json::Error> {
     let g = golden()?;
     assert_eq!(g.dtype, "float64");
     for s in Strategy::ALL {
-        let n: usize = g.cases.iter().filter(|c| c.strategy == s).map(|c| c.x.len()).sum();
+        let n: usize = g
+            .cases
+            .iter()
+            .filter(|c| c.strategy == s)
+            .map(|c| c.x.len())
+            .sum();
         assert!(n >= 39, "{s}: only {n} golden points");
     }
     Ok(())
@@ -47,14 +52,31 @@ fn f64_reference_matches_pytorch_autograd() -> Result<(), serde_json::Error> {
             if c.strategy == Strategy::SeedSoftplus {
                 // PyTorch's softplus switches to the identity above 20 and its formula leaves
                 // round-off; the reference is exact: relu(x) with ∂y/∂θ = 0.
-                assert!((e.y - c.y[i]).abs() < 1e-11 * (1.0 + c.x[i].abs()), "{ctx}: y");
-                assert!((e.dydt - c.dydt[i]).abs() < 1e-11, "{ctx}: torch ∂y/∂θ {}", c.dydt[i]);
+                assert!(
+                    (e.y - c.y[i]).abs() < 1e-11 * (1.0 + c.x[i].abs()),
+                    "{ctx}: y"
+                );
+                assert!(
+                    (e.dydt - c.dydt[i]).abs() < 1e-11,
+                    "{ctx}: torch ∂y/∂θ {}",
+                    c.dydt[i]
+                );
                 assert!((e.dydx - c.dydx[i]).abs() < 1e-9, "{ctx}: ∂y/∂x");
                 continue;
             }
             assert!(close(e.y, c.y[i]), "{ctx}: y {} vs torch {}", e.y, c.y[i]);
-            assert!(close(e.dydx, c.dydx[i]), "{ctx}: ∂y/∂x {} vs {}", e.dydx, c.dydx[i]);
-            assert!(close(e.dydt, c.dydt[i]), "{ctx}: ∂y/∂θ {} vs {}", e.dydt, c.dydt[i]);
+            assert!(
+                close(e.dydx, c.dydx[i]),
+                "{ctx}: ∂y/∂x {} vs {}",
+                e.dydx,
+                c.dydx[i]
+            );
+            assert!(
+                close(e.dydt, c.dydt[i]),
+                "{ctx}: ∂y/∂θ {} vs {}",
+                e.dydt,
+                c.dydt[i]
+            );
         }
     }
     Ok(())
@@ -79,9 +101,19 @@ fn f32_training_kernel_matches_pytorch_autograd() -> Result<(), serde_json::Erro
             let ctx = format!("{} θ={} β={} x={}", c.strategy, c.theta, c.beta, c.x[i]);
             let tol = |scale: f64, want: f64| 1e-6 * scale.max(1.0) + 4e-7 * want.abs();
             let ys = c.theta.min(c.x[i].abs());
-            assert!((y as f64 - c.y[i]).abs() <= tol(ys, c.y[i]), "{ctx}: y {y} vs {}", c.y[i]);
-            assert!((dx as f64 - c.dydx[i]).abs() <= tol(1.0, c.dydx[i]), "{ctx}: ∂y/∂x {dx}");
-            assert!((dt as f64 - c.dydt[i]).abs() <= tol(u, c.dydt[i]), "{ctx}: ∂y/∂θ {dt}");
+            assert!(
+                (y as f64 - c.y[i]).abs() <= tol(ys, c.y[i]),
+                "{ctx}: y {y} vs {}",
+                c.y[i]
+            );
+            assert!(
+                (dx as f64 - c.dydx[i]).abs() <= tol(1.0, c.dydx[i]),
+                "{ctx}: ∂y/∂x {dx}"
+            );
+            assert!(
+                (dt as f64 - c.dydt[i]).abs() <= tol(u, c.dydt[i]),
+                "{ctx}: ∂y/∂θ {dt}"
+            );
         }
     }
     Ok(())

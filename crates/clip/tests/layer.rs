@@ -12,7 +12,9 @@ fn lcg(seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
     let mut s = seed;
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
         })
         .collect()
@@ -21,7 +23,10 @@ fn lcg(seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
 fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{what}[{i}]: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "{what}[{i}]: {x} vs {y}"
+        );
     }
 }
 
@@ -49,7 +54,12 @@ fn fused_equals_composed_in_values_and_gradients() -> Res {
                 let gc = (yc * coef.clone()).sum().backward();
 
                 close(&yf_vals, &yc_vals, 2e-6, &format!("{ctx} y"));
-                close(&gf.get(&x).as_vec(), &gc.get(&x).as_vec(), 2e-6, &format!("{ctx} ∂x"));
+                close(
+                    &gf.get(&x).as_vec(),
+                    &gc.get(&x).as_vec(),
+                    2e-6,
+                    &format!("{ctx} ∂x"),
+                );
                 assert_eq!(Some(stats_f), stats_c, "{ctx} clip stats");
                 if let Some(rho) = &layer.rho {
                     let (a, b) = (gf.get(rho).as_vec(), gc.get(rho).as_vec());
@@ -70,7 +80,11 @@ fn theta_gradient_of_the_layer_matches_the_f64_reference() -> Res {
     let n = 4 * 2 * 8 * 8;
     let xs = lcg(3, n, -5.0, 5.0);
     let gy = lcg(5, n, -1.0, 1.0);
-    for s in [Strategy::TanhLearnable, Strategy::SoftplusLearnable, Strategy::Pact] {
+    for s in [
+        Strategy::TanhLearnable,
+        Strategy::SoftplusLearnable,
+        Strategy::Pact,
+    ] {
         let layer = ClipLayer::new(ClipParams::new(s, 1.7), 2, true, &dev)?;
         let theta = layer.theta()[0];
         let x = dev.tensor_from_vec(xs.clone(), dims);
@@ -82,7 +96,10 @@ fn theta_gradient_of_the_layer_matches_the_f64_reference() -> Res {
             .map(|(&x, &g)| g as f64 * s.eval64((x as f64).max(0.0), theta, 1.0).dydt)
             .sum();
         let got = layer.theta_grad(&g)[0];
-        assert!((got - want).abs() < 1e-4 * want.abs().max(1.0), "{s}: {got} vs {want}");
+        assert!(
+            (got - want).abs() < 1e-4 * want.abs().max(1.0),
+            "{s}: {got} vs {want}"
+        );
     }
     Ok(())
 }
@@ -98,7 +115,10 @@ fn seed_softplus_is_relu_and_its_threshold_gets_no_gradient() -> Res {
     let x = dev.tensor_from_vec(xs.clone(), dims);
     let (y, stats) = clip_fused(&layer, x.leaky_trace())?;
     for (a, b) in y.as_vec().iter().zip(&xs) {
-        assert!((a - b.max(0.0)).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs relu({b})");
+        assert!(
+            (a - b.max(0.0)).abs() <= 1e-6 * (1.0 + b.abs()),
+            "{a} vs relu({b})"
+        );
     }
     assert_eq!(stats.saturated, 0);
     let g = y.sum().backward();
@@ -111,7 +131,11 @@ fn seed_softplus_is_relu_and_its_threshold_gets_no_gradient() -> Res {
 fn bad_parameters_and_shapes_are_errors() -> Res {
     let dev = Cpu::default();
     let bad = ClipLayer::new(ClipParams::new(Strategy::TanhLearnable, 0.0), 3, true, &dev);
-    assert!(bad.err().map(|e| e.to_string()).unwrap_or_default().contains("θ0 = 0"));
+    assert!(bad
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+        .contains("θ0 = 0"));
     let mut p = ClipParams::new(Strategy::SoftplusLearnable, 1.0);
     p.beta = -1.0;
     assert!(ClipLayer::new(p, 3, true, &dev).is_err());
@@ -119,7 +143,10 @@ fn bad_parameters_and_shapes_are_errors() -> Res {
     p.per_channel = true;
     let layer = ClipLayer::new(p, 3, true, &dev)?;
     let x = dev.tensor_from_vec(vec![0.0; 2 * 4], (1usize, 2usize, 2usize, 2usize));
-    let msg = clip_fused(&layer, x).err().map(|e| e.to_string()).unwrap_or_default();
+    let msg = clip_fused(&layer, x)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(msg.contains("(batch, 3, h, w)"), "{msg}");
     Ok(())
 }

@@ -92,7 +92,10 @@ fn references_are_finite_at_the_extremes() {
                         "{s} β={b} θ={t} x={x}: {e:?}"
                     );
                     // Every strategy is bounded by |x| (clip) and by θ when it saturates.
-                    assert!(e.y.abs() <= x.abs() * (1.0 + 1e-12) + 1e-300, "{s} x={x} {e:?}");
+                    assert!(
+                        e.y.abs() <= x.abs() * (1.0 + 1e-12) + 1e-300,
+                        "{s} x={x} {e:?}"
+                    );
                 }
             }
         }
@@ -128,8 +131,16 @@ fn f32_kernels_match_the_f64_references() {
                     let ok = |got: f32, want: f64, scale: f64| {
                         (got as f64 - want).abs() <= 2e-6 * scale.max(1.0) + 4e-7 * want.abs()
                     };
-                    assert!(ok(y, r.y, t.min(xr.abs())), "{s} β={b} θ={t} x={x}: y {y} vs {}", r.y);
-                    assert!(ok(dx, r.dydx, 1.0), "{s} β={b} θ={t} x={x}: dx {dx} vs {}", r.dydx);
+                    assert!(
+                        ok(y, r.y, t.min(xr.abs())),
+                        "{s} β={b} θ={t} x={x}: y {y} vs {}",
+                        r.y
+                    );
+                    assert!(
+                        ok(dx, r.dydx, 1.0),
+                        "{s} β={b} θ={t} x={x}: dx {dx} vs {}",
+                        r.dydx
+                    );
                     // ∂y/∂θ = tanh(u) − u·sech²(u) multiplies sech² rounding by u.
                     let dt_scale = (xr / tr).abs().min(8.0);
                     assert!(

@@ -58,9 +58,20 @@ mod tests {
             (-1e4, 1e-3, -1e-3, 0.0, -1.0),
         ];
         for (x, t, y, dx, dt) in cases {
-            assert_eq!(HardClamp.eval64(x, t), Eval { y, dydx: dx, dydt: dt }, "x={x} t={t}");
+            assert_eq!(
+                HardClamp.eval64(x, t),
+                Eval {
+                    y,
+                    dydx: dx,
+                    dydt: dt
+                },
+                "x={x} t={t}"
+            );
             assert_eq!(HardClamp.forward(x as f32, t as f32), y as f32);
-            assert_eq!(HardClamp.backward(x as f32, t as f32), (dx as f32, dt as f32));
+            assert_eq!(
+                HardClamp.backward(x as f32, t as f32),
+                (dx as f32, dt as f32)
+            );
         }
         assert!(HardClamp.saturated(1.5, 1.0) && !HardClamp.saturated(1.0, 1.0));
     }

@@ -34,7 +34,14 @@ mod tests {
     #[test]
     fn is_the_identity_with_no_threshold_gradient() {
         for x in [-1e4, -1.5, 0.0, 2.5e-7, 3.0] {
-            assert_eq!(Identity.eval64(x, 1.0), Eval { y: x, dydx: 1.0, dydt: 0.0 });
+            assert_eq!(
+                Identity.eval64(x, 1.0),
+                Eval {
+                    y: x,
+                    dydx: 1.0,
+                    dydt: 0.0
+                }
+            );
             assert_eq!(Identity.forward(x as f32, 1.0), x as f32);
             assert!(!Identity.saturated(x as f32, 1.0));
         }

@@ -196,12 +196,18 @@ mod tests {
         let err = "tanh".parse::<Strategy>().err().map(|e| e.to_string());
         let msg = err.unwrap_or_default();
         assert!(msg.contains("\"tanh\""), "{msg}");
-        assert!(msg.contains("tanh-learnable") && msg.contains("seed-softplus"), "{msg}");
+        assert!(
+            msg.contains("tanh-learnable") && msg.contains("seed-softplus"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn learnable_set_matches_the_design_table() {
-        let learn: Vec<_> = Strategy::ALL.into_iter().filter(|s| s.learnable()).collect();
+        let learn: Vec<_> = Strategy::ALL
+            .into_iter()
+            .filter(|s| s.learnable())
+            .collect();
         assert_eq!(
             learn,
             [

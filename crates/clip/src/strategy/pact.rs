@@ -54,7 +54,15 @@ mod tests {
             (0.0, 1.0, 0.0, 0.0, 0.0),
         ];
         for (x, a, y, dx, da) in cases {
-            assert_eq!(Pact.eval64(x, a), Eval { y, dydx: dx, dydt: da }, "x={x} a={a}");
+            assert_eq!(
+                Pact.eval64(x, a),
+                Eval {
+                    y,
+                    dydx: dx,
+                    dydt: da
+                },
+                "x={x} a={a}"
+            );
             assert_eq!(Pact.forward(x as f32, a as f32), y as f32);
             assert_eq!(Pact.backward(x as f32, a as f32), (dx as f32, da as f32));
         }

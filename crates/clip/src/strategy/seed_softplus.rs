@@ -16,7 +16,11 @@ impl ClipFn for SeedSoftplus {
     fn eval64(&self, x: f64, t: f64) -> Eval<f64> {
         let u = x / t;
         let s = t * stable64::softplus(u) - t * (-u.abs()).exp().ln_1p();
-        let y = if x == 0.0 { 0.0 } else { x.signum() * x.abs().min(s) };
+        let y = if x == 0.0 {
+            0.0
+        } else {
+            x.signum() * x.abs().min(s)
+        };
         Eval {
             y,
             dydx: if x > 0.0 { 1.0 } else { 0.0 },
@@ -57,11 +61,17 @@ mod tests {
         for t in [1e-3, 0.5, 1.0, 2.0, 10.0] {
             for x in [-1e4, -3.0, -1e-6, 0.0, 1e-6, 0.7, 3.0, 1e4] {
                 let e = SeedSoftplus.eval64(x, t);
-                assert!((e.y - x.max(0.0)).abs() <= 1e-12 * x.abs().max(1.0), "x={x} t={t}");
+                assert!(
+                    (e.y - x.max(0.0)).abs() <= 1e-12 * x.abs().max(1.0),
+                    "x={x} t={t}"
+                );
                 assert_eq!(e.dydt, 0.0);
                 let y32 = SeedSoftplus.forward(x as f32, t as f32);
                 let relu = (x as f32).max(0.0);
-                assert!((y32 - relu).abs() <= 2e-7 * relu.max(1.0), "x={x} t={t} y={y32}");
+                assert!(
+                    (y32 - relu).abs() <= 2e-7 * relu.max(1.0),
+                    "x={x} t={t} y={y32}"
+                );
             }
         }
     }

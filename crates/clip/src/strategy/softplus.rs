@@ -77,7 +77,12 @@ mod tests {
 
     #[test]
     fn matches_the_naive_formula_where_that_is_exact() {
-        for (x, t, b) in [(0.3, 1.0, 1.0), (1.0, 1.0, 1.0), (-2.5, 0.5, 4.0), (0.0, 2.0, 1.0)] {
+        for (x, t, b) in [
+            (0.3, 1.0, 1.0),
+            (1.0, 1.0, 1.0),
+            (-2.5, 0.5, 4.0),
+            (0.0, 2.0, 1.0),
+        ] {
             let e = SoftplusClamp::new64(b).eval64(x, t);
             assert!((e.y - naive(x, t, b)).abs() < 1e-14, "x={x} t={t} b={b}");
         }

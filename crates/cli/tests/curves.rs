@@ -1,0 +1,135 @@
+//! `clipbench curves` end to end: every strategy, both formats, the JSON contract, and errors.
+
+use std::process::Command;
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+
+const STRATEGIES: [&str; 7] = [
+    "none",
+    "hard-clamp",
+    "tanh-fixed",
+    "tanh-learnable",
+    "softplus-learnable",
+    "pact",
+    "seed-softplus",
+];
+
+fn clipbench(args: &[&str]) -> std::io::Result<std::process::Output> {
+    Command::new(env!("CARGO_BIN_EXE_clipbench"))
+        .args(args)
+        .output()
+}
+
+#[test]
+fn json_for_every_strategy_has_exactly_the_contract_keys() -> Res {
+    for s in STRATEGIES {
+        let out = clipbench(&[
+            "curves",
+            "--strategy",
+            s,
+            "--threshold",
+            "1.5",
+            "--beta",
+            "3",
+            "--from",
+            "-5",
+            "--to",
+            "5",
+            "--points",
+            "11",
+            "--format",
+            "json",
+        ])?;
+        assert!(
+            out.status.success(),
+            "{s}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let obj = v.as_object().ok_or("not an object")?;
+        let mut keys: Vec<_> = obj.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["dydt", "dydx", "strategy", "threshold", "x", "y"],
+            "{s}"
+        );
+        assert_eq!(obj["strategy"], s);
+        assert_eq!(obj["threshold"], 1.5);
+        for k in ["x", "y", "dydx", "dydt"] {
+            assert_eq!(obj[k].as_array().map(Vec::len), Some(11), "{s} {k}");
+        }
+        // At x = 5 > θ every clip saturates; `none` and `seed-softplus` pass x through.
+        let y_last = obj["y"][10].as_f64().ok_or("y")?;
+        let want = if s == "none" || s == "seed-softplus" {
+            5.0
+        } else {
+            1.5
+        };
+        let tol = if s == "tanh-fixed" || s == "tanh-learnable" || s == "softplus-learnable" {
+            0.1
+        } else {
+            1e-6
+        };
+        assert!((y_last - want).abs() < tol, "{s}: y(5) = {y_last}");
+    }
+    Ok(())
+}
+
+#[test]
+fn csv_rows_match_json_points() -> Res {
+    let args = [
+        "curves",
+        "--strategy",
+        "pact",
+        "--threshold",
+        "2",
+        "--from",
+        "-1",
+        "--to",
+        "3",
+    ];
+    let csv = clipbench(&[&args[..], &["--points", "5", "--format", "csv"]].concat())?;
+    assert!(csv.status.success());
+    let text = String::from_utf8(csv.stdout)?;
+    let rows: Vec<_> = text.lines().collect();
+    assert_eq!(rows[0], "strategy,threshold,x,y,dydx,dydt");
+    assert_eq!(
+        rows[1..],
+        [
+            "pact,2,-1,0,0,0",
+            "pact,2,0,0,0,0",
+            "pact,2,1,1,1,0",
+            "pact,2,2,2,0,1",
+            "pact,2,3,2,0,1"
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn bad_arguments_fail_with_a_clear_message() -> Res {
+    let cases: [(&[&str], &str); 4] = [
+        (&["curves", "--strategy", "tanh"], "valid strategies"),
+        (
+            &["curves", "--strategy", "pact", "--threshold", "-1"],
+            "--threshold",
+        ),
+        (
+            &["curves", "--strategy", "pact", "--points", "1"],
+            "--points",
+        ),
+        (
+            &["curves", "--strategy", "pact", "--from", "2", "--to", "1"],
+            "--from",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = clipbench(args)?;
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    Ok(())
+}
