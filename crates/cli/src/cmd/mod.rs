@@ -1,7 +1,9 @@
 //! The subcommands (**contract**: names and flags as in DESIGN.md "CLI").
 
+mod bench;
 mod curves;
 mod data;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -23,11 +25,20 @@ enum Command {
     /// Fetch or verify a data set.
     #[command(subcommand)]
     Data(data::Command),
+    /// Train one strategy with one seed on one data set; writes a run directory.
+    Train(train::Args),
+    /// Rerun a run directory's config and compare metrics.jsonl byte for byte.
+    Verify(train::VerifyArgs),
+    /// Training and forward throughput (images/s, JSON) on synthetic batches.
+    BenchTrain(bench::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Curves(a) => curves::run(a),
         Command::Data(c) => data::run(c),
+        Command::Train(a) => train::run(a),
+        Command::Verify(a) => train::verify(a),
+        Command::BenchTrain(a) => bench::run(a),
     }
 }

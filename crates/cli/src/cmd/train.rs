@@ -1,0 +1,174 @@
+//! `clipbench train` and `clipbench verify`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clipbench_clip::Strategy;
+use clipbench_data::{resolve_data_dir, DatasetName};
+use clipbench_nn::model::ModelConfig;
+use clipbench_train::optim::OptimizerConfig;
+use clipbench_train::out::{run_to_dir, verify_run};
+use clipbench_train::schedule::Schedule;
+use clipbench_train::RunConfig;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Opt {
+    Adam,
+    Sgd,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Sched {
+    Constant,
+    Step,
+    Cosine,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// fashion-mnist, mnist, cifar10 or synthetic
+    #[arg(long)]
+    dataset: DatasetName,
+    #[arg(long)]
+    strategy: Strategy,
+    #[arg(long)]
+    seed: u64,
+    #[arg(long, default_value_t = 3)]
+    epochs: u32,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, value_enum, default_value_t = Opt::Adam)]
+    optimizer: Opt,
+    #[arg(long, value_enum, default_value_t = Sched::Constant)]
+    schedule: Sched,
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Apply weight decay to θ too (PACT's L2 on α).
+    #[arg(long)]
+    theta_weight_decay: bool,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    #[arg(long, default_value_t = 50)]
+    log_every: u64,
+    /// θ0 of the two clip layers, e.g. `1,2` (the seed's values; PACT used α0 = 10).
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [1.0, 2.0])]
+    theta0: Vec<f64>,
+    #[arg(long, default_value_t = 1.0)]
+    beta: f64,
+    #[arg(long)]
+    per_channel: bool,
+    /// Input shape for synthetic data: 1x28x28 or 3x32x32.
+    #[arg(long, default_value = "3x32x32")]
+    input: String,
+    #[arg(long)]
+    train_limit: Option<usize>,
+    #[arg(long)]
+    test_limit: Option<usize>,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The run directory to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn parse_input(s: &str) -> anyhow::Result<[usize; 3]> {
+    let parts: Vec<usize> = s
+        .split('x')
+        .map(|p| p.parse::<usize>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--input {s:?}: expected CxHxW, e.g. 3x32x32"))?;
+    match parts[..] {
+        [c, h, w] => Ok([c, h, w]),
+        _ => bail!("--input {s:?}: expected CxHxW, e.g. 3x32x32"),
+    }
+}
+
+impl Args {
+    fn config(&self) -> anyhow::Result<RunConfig> {
+        let input = if self.dataset == DatasetName::Synthetic {
+            parse_input(&self.input)?
+        } else {
+            self.dataset.shape()
+        };
+        let mut model = ModelConfig::new(input, self.strategy);
+        model.clip.theta0 = [self.theta0[0], self.theta0[1]];
+        model.clip.beta = self.beta;
+        model.clip.per_channel = self.per_channel;
+        let optimizer = match self.optimizer {
+            Opt::Adam => OptimizerConfig::Adam {
+                lr: self.lr,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: self.weight_decay,
+                theta_weight_decay: self.theta_weight_decay,
+            },
+            Opt::Sgd => OptimizerConfig::Sgd {
+                lr: self.lr,
+                momentum: 0.9,
+                nesterov: false,
+                weight_decay: self.weight_decay,
+                theta_weight_decay: self.theta_weight_decay,
+            },
+        };
+        let schedule = match self.schedule {
+            Sched::Constant => Schedule::Constant,
+            Sched::Step => Schedule::Step {
+                every_epochs: (self.epochs / 3).max(1),
+                gamma: 0.1,
+            },
+            Sched::Cosine => Schedule::Cosine { min_lr: 0.0 },
+        };
+        Ok(RunConfig {
+            dataset: self.dataset,
+            model,
+            optimizer,
+            schedule,
+            epochs: self.epochs,
+            batch_size: self.batch,
+            log_every: self.log_every,
+            seed: self.seed,
+            threads: self.threads,
+            train_limit: self.train_limit,
+            test_limit: self.test_limit,
+        })
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let cfg = a.config()?;
+    let data_dir = resolve_data_dir(a.data_dir.as_deref());
+    let s = run_to_dir(&cfg, &a.out, &data_dir)
+        .with_context(|| format!("run {} into {}", cfg.run_id(), a.out.display()))?;
+    println!("{}", serde_json::to_string(&s)?);
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    run_dir: PathBuf,
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+pub fn verify(a: VerifyArgs) -> anyhow::Result<()> {
+    let scratch = tempfile::tempdir().context("creating a scratch directory")?;
+    let data_dir = resolve_data_dir(a.data_dir.as_deref());
+    match verify_run(&a.run_dir, scratch.path(), &data_dir)
+        .with_context(|| format!("verifying {}", a.run_dir.display()))?
+    {
+        None => {
+            println!(
+                "{}: metrics.jsonl reproduced byte for byte",
+                a.run_dir.display()
+            );
+            Ok(())
+        }
+        Some(line) => bail!(
+            "{}: metrics.jsonl differs from the rerun at line {line}",
+            a.run_dir.display()
+        ),
+    }
+}

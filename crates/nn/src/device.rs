@@ -1,0 +1,71 @@
+//! [`NnDevice`]: which implementation of each op a device uses. Cpu gets the fast custom
+//! kernels; Cuda (whose storage dfdx keeps crate-private, so no custom kernels) gets the
+//! versions composed from public ops.
+
+use crate::conv::{self, Conv2dOpts};
+use crate::{pool, NnError, Tensor1, Tensor4};
+use dfdx::tensor::{Cpu, Merge, Tape};
+use dfdx::tensor_ops::Device;
+
+/// A dfdx device with a conv2d and a 2×2 max-pool implementation.
+pub trait NnDevice: Device<f32> {
+    /// Which kernels this device uses, for run manifests and bench ids.
+    const KERNELS: &'static str;
+
+    /// See [`conv2d`](crate::conv2d).
+    fn conv2d<T, R>(
+        x: Tensor4<Self, T>,
+        weight: Tensor4<Self, R>,
+        bias: Tensor1<Self, R>,
+        opts: Conv2dOpts,
+    ) -> Result<Tensor4<Self, T>, NnError>
+    where
+        T: Tape<f32, Self> + Merge<R>,
+        R: Tape<f32, Self>;
+
+    /// See [`max_pool2d`](crate::max_pool2d).
+    fn max_pool2d<T: Tape<f32, Self>>(x: Tensor4<Self, T>) -> Result<Tensor4<Self, T>, NnError>;
+}
+
+impl NnDevice for Cpu {
+    const KERNELS: &'static str = "cpu-im2col-gemm";
+
+    fn conv2d<T, R>(
+        x: Tensor4<Self, T>,
+        weight: Tensor4<Self, R>,
+        bias: Tensor1<Self, R>,
+        opts: Conv2dOpts,
+    ) -> Result<Tensor4<Self, T>, NnError>
+    where
+        T: Tape<f32, Self> + Merge<R>,
+        R: Tape<f32, Self>,
+    {
+        conv::cpu::conv2d(x, weight, bias, opts)
+    }
+
+    fn max_pool2d<T: Tape<f32, Self>>(x: Tensor4<Self, T>) -> Result<Tensor4<Self, T>, NnError> {
+        pool::cpu::max_pool2d(x)
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl NnDevice for dfdx::tensor::Cuda {
+    const KERNELS: &'static str = "generic-public-ops";
+
+    fn conv2d<T, R>(
+        x: Tensor4<Self, T>,
+        weight: Tensor4<Self, R>,
+        bias: Tensor1<Self, R>,
+        opts: Conv2dOpts,
+    ) -> Result<Tensor4<Self, T>, NnError>
+    where
+        T: Tape<f32, Self> + Merge<R>,
+        R: Tape<f32, Self>,
+    {
+        conv::conv2d_generic(x, weight, bias, opts)
+    }
+
+    fn max_pool2d<T: Tape<f32, Self>>(x: Tensor4<Self, T>) -> Result<Tensor4<Self, T>, NnError> {
+        pool::max_pool2d_generic(x)
+    }
+}

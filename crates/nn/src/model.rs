@@ -1,0 +1,309 @@
+//! SimpleCNN: conv → relu → clip → pool, twice, then linear to 10 classes.
+//!
+//! Built from a [`ModelConfig`]; the flatten size follows from the input (3×32×32 → 8×8,
+//! 1×28×28 → 7×7), and an input of any other shape is an error, never a silent reshape (the
+//! seed's `view(-1, 32*8*8)` mixed samples on 32×32 input and crashed on 28×28).
+
+use clipbench_clip::{ClipDevice, ClipLayer, ClipParams, ClipStats, Strategy};
+use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::init::{conv2d_params, linear_params, SplitMix64};
+use crate::{conv2d, linear, max_pool2d, Conv2dOpts, NnDevice, NnError, Tensor1, Tensor2, Tensor4};
+
+pub const NUM_CLASSES: usize = 10;
+
+/// The input shapes the model accepts (C, H, W).
+pub const INPUTS: [[usize; 3]; 2] = [[1, 28, 28], [3, 32, 32]];
+
+/// The clip layers' configuration: one strategy, θ0 per layer.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClipConfig {
+    pub strategy: Strategy,
+    /// θ0 (PACT: α0) of the first and second clip layer; the seed used 1.0 and 2.0.
+    #[serde(default = "default_theta0")]
+    pub theta0: [f64; 2],
+    #[serde(default = "default_beta")]
+    pub beta: f64,
+    #[serde(default)]
+    pub per_channel: bool,
+}
+
+fn default_theta0() -> [f64; 2] {
+    [1.0, 2.0]
+}
+fn default_beta() -> f64 {
+    1.0
+}
+fn default_widths() -> [usize; 2] {
+    [16, 32]
+}
+
+impl ClipConfig {
+    pub fn new(strategy: Strategy) -> Self {
+        ClipConfig {
+            strategy,
+            theta0: default_theta0(),
+            beta: default_beta(),
+            per_channel: false,
+        }
+    }
+
+    fn layer(&self, i: usize) -> ClipParams {
+        ClipParams {
+            strategy: self.strategy,
+            theta0: self.theta0[i],
+            beta: self.beta,
+            per_channel: self.per_channel,
+        }
+    }
+}
+
+/// **Contract** (configs): the `[model]` table.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Input (C, H, W): [1, 28, 28] or [3, 32, 32].
+    pub input: [usize; 3],
+    /// Output channels of the two convolutions.
+    #[serde(default = "default_widths")]
+    pub widths: [usize; 2],
+    pub clip: ClipConfig,
+}
+
+impl ModelConfig {
+    pub fn new(input: [usize; 3], strategy: Strategy) -> Self {
+        ModelConfig {
+            input,
+            widths: default_widths(),
+            clip: ClipConfig::new(strategy),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), NnError> {
+        if !INPUTS.contains(&self.input) {
+            return Err(NnError::Config(format!(
+                "model.input = {:?}: expected [1, 28, 28] or [3, 32, 32]",
+                self.input
+            )));
+        }
+        if self.widths.contains(&0) {
+            return Err(NnError::Config(format!(
+                "model.widths = {:?}: expected two positive channel counts",
+                self.widths
+            )));
+        }
+        for i in 0..2 {
+            self.clip.layer(i).validate()?;
+        }
+        Ok(())
+    }
+
+    /// Features entering the linear layer: widths[1] · (H/4) · (W/4).
+    pub fn flat_features(&self) -> usize {
+        self.widths[1] * (self.input[1] / 4) * (self.input[2] / 4)
+    }
+}
+
+/// What kind of parameter a tensor is (the optimizer treats θ differently).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    Weight,
+    Bias,
+    /// ρ of a clip layer (θ = θ_min + softplus(ρ)); `trainable` says whether to update it.
+    Theta {
+        trainable: bool,
+    },
+}
+
+/// One parameter tensor, whatever its rank.
+pub enum ParamTensor<'a, D: Device<f32>> {
+    R1(&'a mut Tensor1<D>),
+    R2(&'a mut Tensor2<D>),
+    R4(&'a mut Tensor4<D>),
+}
+
+pub struct Param<'a, D: Device<f32>> {
+    pub name: &'static str,
+    pub layer: &'static str,
+    pub kind: ParamKind,
+    pub tensor: ParamTensor<'a, D>,
+}
+
+impl<D: Device<f32>> Param<'_, D> {
+    pub fn values(&self) -> Vec<f32> {
+        match &self.tensor {
+            ParamTensor::R1(t) => t.as_vec(),
+            ParamTensor::R2(t) => t.as_vec(),
+            ParamTensor::R4(t) => t.as_vec(),
+        }
+    }
+
+    /// The parameter's gradient (zeros when backward did not reach it).
+    pub fn grad(&self, grads: &mut Gradients<f32, D>) -> Result<Vec<f32>, NnError> {
+        let err = |e| NnError::device("param grad", e);
+        match &self.tensor {
+            ParamTensor::R1(t) => grads.try_alloc_for(*t).map_err(err)?,
+            ParamTensor::R2(t) => grads.try_alloc_for(*t).map_err(err)?,
+            ParamTensor::R4(t) => grads.try_alloc_for(*t).map_err(err)?,
+        }
+        Ok(match &self.tensor {
+            ParamTensor::R1(t) => grads.get(*t).as_vec(),
+            ParamTensor::R2(t) => grads.get(*t).as_vec(),
+            ParamTensor::R4(t) => grads.get(*t).as_vec(),
+        })
+    }
+
+    pub fn set(&mut self, v: &[f32]) {
+        match &mut self.tensor {
+            ParamTensor::R1(t) => t.copy_from(v),
+            ParamTensor::R2(t) => t.copy_from(v),
+            ParamTensor::R4(t) => t.copy_from(v),
+        }
+    }
+}
+
+/// Logits and, per clip layer, the clip count of this forward pass.
+pub type ModelOutput<D, T> = (Tensor2<D, T>, [Option<ClipStats>; 2]);
+
+#[derive(Clone, Debug)]
+pub struct SimpleCnn<D: Device<f32>> {
+    pub cfg: ModelConfig,
+    conv1: (Tensor4<D>, Tensor1<D>),
+    pub clip1: ClipLayer<D>,
+    conv2: (Tensor4<D>, Tensor1<D>),
+    pub clip2: ClipLayer<D>,
+    fc: (Tensor2<D>, Tensor1<D>),
+}
+
+impl<D: NnDevice + ClipDevice> SimpleCnn<D> {
+    /// Weights drawn from `seed` on the host (identical on every device).
+    pub fn new(cfg: ModelConfig, seed: u64, dev: &D) -> Result<Self, NnError> {
+        cfg.validate()?;
+        let mut rng = SplitMix64::new(seed);
+        let [c, _, _] = cfg.input;
+        let [w1, w2] = cfg.widths;
+        let conv1 = conv2d_params(dev, &mut rng, (w1, c, 3, 3))?;
+        let conv2 = conv2d_params(dev, &mut rng, (w2, w1, 3, 3))?;
+        let fc = linear_params(dev, &mut rng, cfg.flat_features(), NUM_CLASSES)?;
+        Ok(SimpleCnn {
+            cfg,
+            conv1,
+            clip1: ClipLayer::new(cfg.clip.layer(0), w1, true, dev)?,
+            conv2,
+            clip2: ClipLayer::new(cfg.clip.layer(1), w2, true, dev)?,
+            fc,
+        })
+    }
+
+    pub fn forward<T: Tape<f32, D>>(
+        &self,
+        x: Tensor4<D, T>,
+        want_stats: bool,
+    ) -> Result<ModelOutput<D, T>, NnError> {
+        let (b, c, h, w) = *x.shape();
+        if [c, h, w] != self.cfg.input || b == 0 {
+            return Err(NnError::ShapeMismatch {
+                op: "SimpleCnn",
+                operand: "input",
+                expected: format!(
+                    "(B >= 1, {}, {}, {})",
+                    self.cfg.input[0], self.cfg.input[1], self.cfg.input[2]
+                ),
+                found: format!("({b}, {c}, {h}, {w})"),
+            });
+        }
+        let opts = Conv2dOpts::default();
+        let x = conv2d(
+            x,
+            self.conv1.0.retaped::<T>(),
+            self.conv1.1.retaped::<T>(),
+            opts.without_input_grad(),
+        )?;
+        let (x, s1) = self.clip1.forward(x, want_stats)?;
+        let x = max_pool2d(x)?;
+        let x = conv2d(
+            x,
+            self.conv2.0.retaped::<T>(),
+            self.conv2.1.retaped::<T>(),
+            opts,
+        )?;
+        let (x, s2) = self.clip2.forward(x, want_stats)?;
+        let x = max_pool2d(x)?;
+        let flat = self.cfg.flat_features();
+        let (pb, pc, ph, pw) = *x.shape();
+        if pc * ph * pw != flat {
+            return Err(NnError::ShapeMismatch {
+                op: "SimpleCnn",
+                operand: "flatten",
+                expected: format!("{flat} features"),
+                found: format!("({pb}, {pc}, {ph}, {pw})"),
+            });
+        }
+        let x = x.reshape_like(&(b, flat));
+        let logits = linear(x, self.fc.0.retaped::<T>(), self.fc.1.retaped::<T>())?;
+        Ok((logits, [s1, s2]))
+    }
+
+    /// Every parameter tensor in a fixed order (the optimizer's state follows it).
+    pub fn params_mut(&mut self) -> Vec<Param<'_, D>> {
+        let mut v = vec![
+            Param {
+                name: "conv1.weight",
+                layer: "conv1",
+                kind: ParamKind::Weight,
+                tensor: ParamTensor::R4(&mut self.conv1.0),
+            },
+            Param {
+                name: "conv1.bias",
+                layer: "conv1",
+                kind: ParamKind::Bias,
+                tensor: ParamTensor::R1(&mut self.conv1.1),
+            },
+            Param {
+                name: "conv2.weight",
+                layer: "conv2",
+                kind: ParamKind::Weight,
+                tensor: ParamTensor::R4(&mut self.conv2.0),
+            },
+            Param {
+                name: "conv2.bias",
+                layer: "conv2",
+                kind: ParamKind::Bias,
+                tensor: ParamTensor::R1(&mut self.conv2.1),
+            },
+            Param {
+                name: "fc.weight",
+                layer: "fc",
+                kind: ParamKind::Weight,
+                tensor: ParamTensor::R2(&mut self.fc.0),
+            },
+            Param {
+                name: "fc.bias",
+                layer: "fc",
+                kind: ParamKind::Bias,
+                tensor: ParamTensor::R1(&mut self.fc.1),
+            },
+        ];
+        for (layer, name, clip) in [
+            ("clip1", "clip1.rho", &mut self.clip1),
+            ("clip2", "clip2.rho", &mut self.clip2),
+        ] {
+            let trainable = clip.trainable();
+            if let Some(rho) = clip.rho.as_mut() {
+                v.push(Param {
+                    name,
+                    layer,
+                    kind: ParamKind::Theta { trainable },
+                    tensor: ParamTensor::R1(rho),
+                });
+            }
+        }
+        v
+    }
+
+    pub fn num_params(&mut self) -> usize {
+        self.params_mut().iter().map(|p| p.values().len()).sum()
+    }
+}

@@ -1,0 +1,141 @@
+//! Fast CPU 2×2/stride-2 max pooling as a custom tape op: the forward records which of the
+//! four window elements won (first maximum in row-major window order, NaN wins, like
+//! PyTorch), the backward scatters dL/dy to it. Planes are split into fixed-size tasks; each
+//! gradient element has one writer, so results do not depend on the thread count.
+
+use crate::{raw, NnError, Tensor4};
+use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, TensorFromVec};
+use dfdx::tensor_ops::ReshapeTo;
+use rayon::prelude::*;
+
+const OP: &str = "max_pool2d (cpu)";
+
+/// (B·C) planes per parallel task.
+const PLANES_PER_TASK: usize = 16;
+
+/// The CPU kernel behind [`NnDevice::max_pool2d`](crate::NnDevice::max_pool2d) for [`Cpu`].
+pub(crate) fn max_pool2d<T: Tape<f32, Cpu>>(
+    x: Tensor4<Cpu, T>,
+) -> Result<Tensor4<Cpu, T>, NnError> {
+    let (b, c, h, w) = super::check_input(OP, &x)?;
+    let err = |e| NnError::device(OP, e);
+    let (x, mut tape) = x.try_contiguous().map_err(err)?.split_tape();
+    let xs = raw::cpu_data(&x).ok_or_else(|| err(CpuError::WrongNumElements))?;
+    let (out, arg) = forward(xs, h, w);
+    let out = x
+        .device()
+        .try_tensor_from_vec(out, (b, c, h / 2, w / 2))
+        .map_err(err)?;
+    if T::OWNS_TAPE {
+        let x_ghost = x.ghost();
+        let out_ghost = out.ghost();
+        drop(x); // backward needs only x's id and the argmax, not its data
+        tape.add_backward_op(move |grads| {
+            // Take dy out so dx can be borrowed mutably; put it back afterwards.
+            let dy: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&out_ghost)?);
+            let result = grads
+                .get_or_alloc_mut(&x_ghost)
+                .and_then(|dx| backward(dx, &dy, &arg, h, w));
+            **grads.get_or_alloc_mut(&out_ghost)? = dy;
+            result
+        });
+    }
+    Ok(out.put_tape(tape))
+}
+
+/// Pools every (h × w) plane of `x`; returns the maxima and each window's winner (0..4,
+/// row-major within the window).
+fn forward(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
+    let (ho, wo) = (h / 2, w / 2);
+    let n_out = x.len() / (h * w) * ho * wo;
+    let mut out = vec![0.0f32; n_out];
+    let mut arg = vec![0u8; n_out];
+    out.par_chunks_mut(PLANES_PER_TASK * ho * wo)
+        .zip(arg.par_chunks_mut(PLANES_PER_TASK * ho * wo))
+        .zip(x.par_chunks(PLANES_PER_TASK * h * w))
+        .for_each(|((out, arg), x)| {
+            for ((out, arg), x) in out
+                .chunks_mut(ho * wo)
+                .zip(arg.chunks_mut(ho * wo))
+                .zip(x.chunks(h * w))
+            {
+                pool_plane(x, out, arg, w);
+            }
+        });
+    (out, arg)
+}
+
+fn pool_plane(x: &[f32], out: &mut [f32], arg: &mut [u8], w: usize) {
+    let wo = w / 2;
+    let rows = out
+        .chunks_exact_mut(wo)
+        .zip(arg.chunks_exact_mut(wo))
+        .zip(x.chunks_exact(2 * w));
+    for ((out, arg), pair) in rows {
+        let (top, bottom) = pair.split_at(w);
+        let windows = out
+            .iter_mut()
+            .zip(arg.iter_mut())
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2));
+        // A tournament of selects, written so LLVM vectorises it into blends: data-dependent
+        // branches (the winner's position is random) cost ~10x more. The left operand is
+        // always earlier in row-major window order.
+        for (((o, a), t), b) in windows {
+            let upper_right = right_wins(t[0], t[1]);
+            let upper = if upper_right { t[1] } else { t[0] };
+            let lower_right = right_wins(b[0], b[1]);
+            let lower = if lower_right { b[1] } else { b[0] };
+            let take_lower = right_wins(upper, lower);
+            *o = if take_lower { lower } else { upper };
+            *a = if take_lower {
+                2 + u8::from(lower_right)
+            } else {
+                u8::from(upper_right)
+            };
+        }
+    }
+}
+
+/// The right candidate wins only if strictly greater (so the first maximum is kept) or if it
+/// is the first NaN (so NaN propagates). Non-short-circuit `|`/`&` keep it branch-free.
+#[inline(always)]
+fn right_wins(left: f32, right: f32) -> bool {
+    (right > left) | (right.is_nan() & !left.is_nan())
+}
+
+/// dx[winner of each window] += dy.
+fn backward(dx: &mut [f32], dy: &[f32], arg: &[u8], h: usize, w: usize) -> Result<(), CpuError> {
+    let (ho, wo) = (h / 2, w / 2);
+    if dy.len() != arg.len()
+        || dx.len() / (h * w) * ho * wo != dy.len()
+        || !dx.len().is_multiple_of(h * w)
+    {
+        return Err(CpuError::WrongNumElements);
+    }
+    dx.par_chunks_mut(PLANES_PER_TASK * h * w)
+        .zip(dy.par_chunks(PLANES_PER_TASK * ho * wo))
+        .zip(arg.par_chunks(PLANES_PER_TASK * ho * wo))
+        .for_each(|((dx, dy), arg)| {
+            let rows = dx
+                .chunks_exact_mut(2 * w)
+                .zip(dy.chunks_exact(wo))
+                .zip(arg.chunks_exact(wo));
+            for ((pair, dy), arg) in rows {
+                let (top, bottom) = pair.split_at_mut(w);
+                let windows = top
+                    .chunks_exact_mut(2)
+                    .zip(bottom.chunks_exact_mut(2))
+                    .zip(dy.iter().zip(arg));
+                // Every window element gets `g` or 0 (branch-free, vectorisable).
+                for ((t, b), (&g, &a)) in windows {
+                    let pick = |k: u8| if a == k { g } else { 0.0 };
+                    t[0] += pick(0);
+                    t[1] += pick(1);
+                    b[0] += pick(2);
+                    b[1] += pick(3);
+                }
+            }
+        });
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! max_pool2d tests: CPU kernel vs generic version vs naive reference vs finite differences,
+//! tie and NaN behaviour, thread-count determinism, odd sizes, and a conv → pool → linear
+//! chain on both paths.
+
+use super::*;
+use crate::testutil::{assert_close, assert_close_f32, finite_diff, Rng, TestResult};
+use crate::{conv2d, conv2d_generic, linear, Conv2dOpts, Shape4, Tensor4};
+use dfdx::prelude::*;
+
+/// Naive reference: y[n,c,i,j] = max of x[n,c,2i..2i+2, 2j..2j+2] (torch max_pool2d(x, 2)),
+/// and the flat input index of the first maximum.
+fn naive(x: &[f64], (b, c, h, w): Shape4) -> (Vec<f64>, Vec<usize>) {
+    let (ho, wo) = (h / 2, w / 2);
+    let mut y = Vec::new();
+    let mut arg = Vec::new();
+    for p in 0..b * c {
+        for i in 0..ho {
+            for j in 0..wo {
+                let mut best = (f64::NEG_INFINITY, 0);
+                for (di, dj) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    let k = p * h * w + (2 * i + di) * w + 2 * j + dj;
+                    if x[k] > best.0 {
+                        best = (x[k], k);
+                    }
+                }
+                y.push(best.0);
+                arg.push(best.1);
+            }
+        }
+    }
+    (y, arg)
+}
+
+/// Output and dL/dx of L = Σ coeff ⊙ pool(x).
+fn run(
+    x: &[f32],
+    shape: Shape4,
+    coeff: &[f32],
+    generic: bool,
+) -> Result<(Vec<f32>, Vec<f32>), NnError> {
+    let dev = Cpu::default();
+    let x: Tensor4<Cpu> = dev.tensor_from_vec(x.to_vec(), shape);
+    let coeff = dev.tensor_from_vec(coeff.to_vec(), (shape.0, shape.1, shape.2 / 2, shape.3 / 2));
+    let y = if generic {
+        max_pool2d_generic(x.leaky_trace())?
+    } else {
+        max_pool2d(x.leaky_trace())?
+    };
+    let yv = y.as_vec();
+    let g = (y * coeff).sum::<Rank0, _>().backward();
+    Ok((yv, g.get(&x).as_vec()))
+}
+
+type Owned = OwnedTape<f32, Cpu>;
+
+const SHAPE: Shape4 = (3, 5, 6, 8);
+
+fn data(seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = Rng::new(seed);
+    let n = SHAPE.0 * SHAPE.1 * SHAPE.2 * SHAPE.3;
+    (rng.distinct(n), rng.vec(n / 4))
+}
+
+#[test]
+fn cpu_matches_generic_and_naive_on_tie_free_input() -> TestResult {
+    let (x, coeff) = data(1);
+    let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+    let (want_y, arg) = naive(&x64, SHAPE);
+    let mut want_dx = vec![0.0; x.len()];
+    for (k, c) in arg.iter().zip(&coeff) {
+        want_dx[*k] += f64::from(*c);
+    }
+    let cpu = run(&x, SHAPE, &coeff, false)?;
+    let gen = run(&x, SHAPE, &coeff, true)?;
+    assert_close_f32(&cpu.0, &gen.0, 0.0, "y cpu vs generic");
+    assert_close_f32(&cpu.1, &gen.1, 0.0, "dx cpu vs generic");
+    assert_close(&cpu.0, &want_y, 0.0, "y vs naive");
+    assert_close(&cpu.1, &want_dx, 0.0, "dx vs naive");
+    Ok(())
+}
+
+#[test]
+fn gradient_matches_finite_differences() -> TestResult {
+    let shape = (1, 2, 4, 4);
+    let mut rng = Rng::new(2);
+    let x = rng.distinct(32);
+    let coeff = rng.vec(8);
+    // Values are 1/16 apart; a step of 1e-3 never changes a window's winner.
+    let fd = finite_diff(&x, 1e-3, |p| {
+        let (y, _) = naive(p, shape);
+        y.iter().zip(&coeff).map(|(y, c)| y * f64::from(*c)).sum()
+    });
+    for generic in [false, true] {
+        let (_, dx) = run(&x, shape, &coeff, generic)?;
+        assert_close(&dx, &fd, 1e-6, "dx vs finite differences");
+    }
+    Ok(())
+}
+
+/// On ties the CPU kernel sends the gradient to the first maximum (row-major in the window,
+/// like PyTorch); dfdx's `max` (generic path) sends it to every tied element.
+#[test]
+fn ties_first_max_wins_on_cpu() -> TestResult {
+    let x = [1.0, 3.0, 3.0, 3.0];
+    let (y, dx) = run(&x, (1, 1, 2, 2), &[1.0], false)?;
+    assert_eq!((y, dx), (vec![3.0], vec![0.0, 1.0, 0.0, 0.0]));
+    let (_, dx) = run(&x, (1, 1, 2, 2), &[1.0], true)?;
+    assert_eq!(dx, vec![0.0, 1.0, 1.0, 1.0]);
+    Ok(())
+}
+
+/// NaN propagates through the CPU pool (so divergence stays visible), like PyTorch.
+#[test]
+fn nan_propagates_on_cpu() -> TestResult {
+    let (y, dx) = run(&[1.0, f32::NAN, 5.0, 2.0], (1, 1, 2, 2), &[1.0], false)?;
+    assert!(y[0].is_nan());
+    assert_eq!(dx, vec![0.0, 1.0, 0.0, 0.0]);
+    Ok(())
+}
+
+#[test]
+fn odd_sizes_are_errors_not_panics() {
+    let dev = Cpu::default();
+    let x: Tensor4<Cpu> = dev.zeros_like(&(2, 3, 7, 8));
+    for r in [
+        max_pool2d(x.clone()).map(|_| ()),
+        max_pool2d_generic(x).map(|_| ()),
+    ] {
+        assert!(matches!(
+            r,
+            Err(NnError::OddPoolInput {
+                height: 7,
+                width: 8,
+                ..
+            })
+        ));
+    }
+}
+
+#[test]
+fn cpu_kernel_is_bit_identical_with_one_and_two_threads() -> TestResult {
+    let shape = (4, 16, 8, 8);
+    let mut rng = Rng::new(3);
+    let x = rng.vec(4 * 16 * 64);
+    let coeff = rng.vec(4 * 16 * 16);
+    let mut runs = Vec::new();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        runs.push(pool.install(|| run(&x, shape, &coeff, false))?);
+    }
+    assert_eq!(runs[0], runs[1]);
+    Ok(())
+}
+
+/// conv → relu → pool → conv → relu → pool → linear, end to end: the CPU kernels and the
+/// generic versions give the same loss and parameter gradients.
+#[test]
+fn conv_pool_linear_chain_matches_generic() -> TestResult {
+    let mut rng = Rng::new(4);
+    let (b, h) = (3, 8);
+    let x = rng.vec(b * 3 * h * h);
+    let (w1, b1, w2, b2) = (
+        rng.vec(4 * 3 * 9),
+        rng.vec(4),
+        rng.vec(6 * 4 * 9),
+        rng.vec(6),
+    );
+    let (lw, lb) = (rng.vec(6 * 2 * 2 * 5), rng.vec(5));
+    let mut results = Vec::new();
+    for generic in [false, true] {
+        let dev = Cpu::default();
+        let x: Tensor4<Cpu> = dev.tensor_from_vec(x.clone(), (b, 3, h, h));
+        let w1: Tensor4<Cpu> = dev.tensor_from_vec(w1.clone(), (4, 3, 3, 3));
+        let w2: Tensor4<Cpu> = dev.tensor_from_vec(w2.clone(), (6, 4, 3, 3));
+        let b1 = dev.tensor_from_vec(b1.clone(), (4,));
+        let b2 = dev.tensor_from_vec(b2.clone(), (6,));
+        let lw = dev.tensor_from_vec(lw.clone(), (24, 5));
+        let lb = dev.tensor_from_vec(lb.clone(), (5,));
+        let opts = Conv2dOpts::default();
+        let first = opts.without_input_grad();
+        let xt = x.leaky_trace();
+        let a = if generic {
+            let a = conv2d_generic(xt, w1.retaped::<Owned>(), b1.retaped(), first)?.relu();
+            let a = max_pool2d_generic(a)?;
+            let a = conv2d_generic(a, w2.retaped::<Owned>(), b2.retaped(), opts)?.relu();
+            max_pool2d_generic(a)?
+        } else {
+            let a = conv2d(xt, w1.retaped::<Owned>(), b1.retaped(), first)?.relu();
+            let a = max_pool2d(a)?;
+            let a = conv2d(a, w2.retaped::<Owned>(), b2.retaped(), opts)?.relu();
+            max_pool2d(a)?
+        };
+        let flat = a.reshape_like(&(b, 24));
+        let logits = linear(flat, lw.retaped::<Owned>(), lb.retaped())?;
+        let loss = logits.square().mean::<Rank0, _>();
+        let lv = loss.array();
+        let g = loss.backward();
+        let grads: Vec<Vec<f32>> = vec![
+            g.get(&w1).as_vec(),
+            g.get(&b1).as_vec(),
+            g.get(&w2).as_vec(),
+            g.get(&b2).as_vec(),
+            g.get(&lw).as_vec(),
+            g.get(&lb).as_vec(),
+        ];
+        results.push((lv, grads));
+    }
+    assert!((results[0].0 - results[1].0).abs() <= 1e-5 * results[1].0.abs());
+    for (i, (a, b)) in results[0].1.iter().zip(&results[1].1).enumerate() {
+        assert_close_f32(a, b, 1e-4, &format!("parameter {i}"));
+    }
+    Ok(())
+}

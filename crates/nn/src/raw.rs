@@ -1,0 +1,269 @@
+//! All of the crate's unsafe code: zero-copy reads of dfdx Cpu tensor storage (which dfdx's
+//! public API does not expose) and a bounds-checked wrapper around `gemm::gemm`.
+//!
+//! Gradient buffers need no unsafe here: the CPU ops take the output gradient out of
+//! `Gradients` with `std::mem::take`, write the other entries one at a time, and put it back.
+
+use dfdx::shapes::{HasShape, Shape};
+use dfdx::tensor::{Cpu, Tensor};
+
+/// The elements of a Cpu tensor in row-major order, borrowed without a copy, or `None` when
+/// the tensor is not stored densely in row-major order (permuted or broadcast views): call
+/// dfdx's `try_contiguous()` first.
+pub(crate) fn cpu_data<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Option<&[f32]> {
+    let dims = t.shape().concrete();
+    let numel = t.shape().num_elements();
+    if numel == 0 {
+        return Some(&[]);
+    }
+    let zero = S::Concrete::default();
+    let p0: *const f32 = &t[zero];
+    // Probe one step along each axis: the address difference is that axis' stride, which must
+    // equal the row-major stride for the storage to be readable as one slice. Casting
+    // pointers to integers is safe; nothing is dereferenced here.
+    let mut expected = 1usize;
+    let mut last = zero;
+    for ax in (0..S::NUM_DIMS).rev() {
+        if dims[ax] > 1 {
+            let mut idx = zero;
+            idx[ax] = 1;
+            let p: *const f32 = &t[idx];
+            if (p as usize).wrapping_sub(p0 as usize) != expected * std::mem::size_of::<f32>() {
+                return None;
+            }
+        }
+        last[ax] = dims[ax] - 1;
+        expected *= dims[ax];
+    }
+    // Safe indexing of the last element is bounds-checked against the storage Vec: it proves
+    // p0 + numel - 1 is inside the same initialised buffer as p0.
+    let p_last: *const f32 = &t[last];
+    if (p_last as usize).wrapping_sub(p0 as usize) != (numel - 1) * std::mem::size_of::<f32>() {
+        return None;
+    }
+    // SAFETY: dfdx keeps a tensor's elements in one Vec<f32> (behind an Arc). The probes show
+    // element i of the tensor (row-major) is at p0 + i for all i < numel, and p0 and
+    // p0 + numel - 1 were reached by bounds-checked indexing, so the whole range is
+    // initialised f32s of that one allocation, properly aligned. The returned slice borrows
+    // `t`, which keeps the Arc alive; dfdx never writes through a shared Arc (it uses
+    // Arc::make_mut, which copies while another handle exists), so the memory is not mutated
+    // for the slice's lifetime. Caveat: the base pointer is derived from a reference to one
+    // element; reading its neighbours through it is accepted by the Tree Borrows model but
+    // not by Stacked Borrows. dfdx offers no public way to borrow the whole buffer.
+    Some(unsafe { std::slice::from_raw_parts(p0, numel) })
+}
+
+/// A read-only matrix view: element (i, j) is `data[i * row_stride + j * col_stride]`.
+#[derive(Clone, Copy)]
+pub(crate) struct MatRef<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> MatRef<'a> {
+    /// A dense row-major `rows × cols` matrix at the start of `data`.
+    pub(crate) fn row_major(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose, without moving data.
+    pub(crate) fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
+    /// Panics unless every element lies inside `data` (the soundness guard for `gemm`).
+    fn check_bounds(&self) {
+        assert!(
+            self.rows > 0 && self.cols > 0,
+            "empty matrix passed to gemm"
+        );
+        let max = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+        assert!(max < self.data.len(), "matrix view exceeds its buffer");
+    }
+}
+
+/// A writable dense row-major matrix view (distinct (i, j) never share memory).
+pub(crate) struct MatMut<'a> {
+    data: &'a mut [f32],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> MatMut<'a> {
+    pub(crate) fn row_major(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        Self { data, rows, cols }
+    }
+}
+
+/// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`, single-threaded (callers
+/// parallelise over fixed chunks themselves, which keeps results independent of the number
+/// of threads).
+///
+/// Panics on mismatched dimensions or views outside their buffers: callers derive all views
+/// from validated shapes, so a panic here is a bug, and the check keeps `gemm` in bounds.
+pub(crate) fn gemm(dst: MatMut<'_>, lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: bool) {
+    assert!(
+        dst.rows == lhs.rows && dst.cols == rhs.cols && lhs.cols == rhs.rows,
+        "gemm dimensions disagree: dst {}x{}, lhs {}x{}, rhs {}x{}",
+        dst.rows,
+        dst.cols,
+        lhs.rows,
+        lhs.cols,
+        rhs.rows,
+        rhs.cols
+    );
+    lhs.check_bounds();
+    rhs.check_bounds();
+    assert!(
+        dst.rows > 0 && dst.cols > 0 && dst.rows * dst.cols <= dst.data.len(),
+        "destination view exceeds its buffer"
+    );
+    let stride = |s: usize| isize::try_from(s).expect("matrix strides come from in-memory sizes");
+    // SAFETY: the asserts above show that every element gemm reads (lhs: rows × cols, rhs:
+    // rows × cols, dst when accumulating) and writes (dst: rows × cols, row-major, so no two
+    // elements alias) lies inside the borrowed slices; `dst` is borrowed mutably and so does
+    // not overlap `lhs` or `rhs`. Parallelism::None keeps gemm on this thread, so the borrows
+    // outlive every access.
+    unsafe {
+        gemm::gemm(
+            dst.rows,
+            dst.cols,
+            lhs.cols,
+            dst.data.as_mut_ptr(),
+            1,
+            stride(dst.cols),
+            accumulate,
+            lhs.data.as_ptr(),
+            stride(lhs.col_stride),
+            stride(lhs.row_stride),
+            rhs.data.as_ptr(),
+            stride(rhs.col_stride),
+            stride(rhs.row_stride),
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dfdx::prelude::*;
+
+    #[test]
+    fn contiguous_tensor_is_borrowed_in_order() {
+        let dev = Cpu::default();
+        let v: Vec<f32> = (0..24).map(|i| i as f32).collect();
+        let t = dev.tensor_from_vec(v.clone(), (2usize, 3usize, 4usize));
+        assert_eq!(cpu_data(&t), Some(&v[..]));
+        // A reshape of a contiguous tensor shares its buffer and stays readable.
+        let r = t.reshape_like(&(4usize, 6usize));
+        assert_eq!(cpu_data(&r), Some(&v[..]));
+    }
+
+    #[test]
+    fn permuted_and_broadcast_views_are_refused_until_made_contiguous() {
+        let dev = Cpu::default();
+        let t = dev.tensor_from_vec((0..6).map(|i| i as f32).collect(), (2usize, 3usize));
+        let p: Tensor<(usize, usize), f32, Cpu> = t.clone().permute::<_, Axes2<1, 0>>();
+        assert_eq!(cpu_data(&p), None);
+        assert_eq!(
+            cpu_data(&p.contiguous()),
+            Some(&[0.0, 3.0, 1.0, 4.0, 2.0, 5.0][..])
+        );
+        let b: Tensor<(usize, usize, usize), f32, Cpu> =
+            t.broadcast_like::<_, Axis<0>>(&(2usize, 2usize, 3usize));
+        assert_eq!(cpu_data(&b), None);
+        assert_eq!(cpu_data(&b.contiguous()).map(<[f32]>::len), Some(12));
+    }
+
+    #[test]
+    fn size_one_axes_and_scalars_are_contiguous() {
+        let dev = Cpu::default();
+        let t = dev.tensor_from_vec(vec![1.5, 2.5], (1usize, 2usize, 1usize));
+        assert_eq!(cpu_data(&t), Some(&[1.5, 2.5][..]));
+        let s = dev.tensor_from_vec(vec![7.0], (1usize,));
+        assert_eq!(cpu_data(&s), Some(&[7.0][..]));
+    }
+
+    fn naive(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, ta: bool, tb: bool) -> Vec<f64> {
+        let mut out = vec![0.0f64; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                for p in 0..k {
+                    let x = if ta { a[p * m + i] } else { a[i * k + p] };
+                    let y = if tb { b[j * k + p] } else { b[p * n + j] };
+                    out[i * n + j] += f64::from(x) * f64::from(y);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn gemm_matches_naive_for_all_transpositions_and_accumulates() {
+        let (m, k, n) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 4.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 17 % 13) as f32 - 6.0) / 3.0)
+            .collect();
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let lhs = if ta {
+                MatRef::row_major(&a, k, m).t()
+            } else {
+                MatRef::row_major(&a, m, k)
+            };
+            let rhs = if tb {
+                MatRef::row_major(&b, n, k).t()
+            } else {
+                MatRef::row_major(&b, k, n)
+            };
+            let want = naive(&a, &b, m, k, n, ta, tb);
+            let mut dst = vec![f32::NAN; m * n];
+            gemm(MatMut::row_major(&mut dst, m, n), lhs, rhs, false);
+            for (d, w) in dst.iter().zip(&want) {
+                assert!((f64::from(*d) - w).abs() < 1e-5, "{d} vs {w}");
+            }
+            let mut acc = vec![1.0f32; m * n];
+            gemm(MatMut::row_major(&mut acc, m, n), lhs, rhs, true);
+            for (d, w) in acc.iter().zip(&want) {
+                assert!((f64::from(*d) - (w + 1.0)).abs() < 1e-5, "{d} vs {w} + 1");
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "matrix view exceeds its buffer")]
+    fn gemm_refuses_views_outside_their_buffer() {
+        let a = vec![0.0f32; 5];
+        let b = vec![0.0f32; 6];
+        let mut d = vec![0.0f32; 6];
+        gemm(
+            MatMut::row_major(&mut d, 2, 3),
+            MatRef::row_major(&a, 2, 3),
+            MatRef::row_major(&b, 3, 3).t(),
+            false,
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! The resolved configuration of one run (**contract**: recorded in manifest.json; the run id
+//! is a hash of it).
+
+use clipbench_data::DatasetName;
+use clipbench_nn::model::ModelConfig;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::optim::OptimizerConfig;
+use crate::schedule::Schedule;
+use crate::TrainError;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub dataset: DatasetName,
+    pub model: ModelConfig,
+    pub optimizer: OptimizerConfig,
+    #[serde(default)]
+    pub schedule: Schedule,
+    pub epochs: u32,
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Log a step record every this many optimizer steps (and at step 1).
+    #[serde(default = "default_log_every")]
+    pub log_every: u64,
+    pub seed: u64,
+    /// Worker threads of this run (results depend on nothing else but config + seed + this).
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Use only the first N training / test images (quick runs); None = all.
+    #[serde(default)]
+    pub train_limit: Option<usize>,
+    #[serde(default)]
+    pub test_limit: Option<usize>,
+}
+
+fn default_batch() -> usize {
+    64
+}
+fn default_log_every() -> u64 {
+    50
+}
+fn default_threads() -> usize {
+    1
+}
+
+impl RunConfig {
+    /// All problems at once, each naming its key.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let mut p = self.optimizer.problems();
+        p.extend(self.schedule.problems());
+        if self.epochs == 0 {
+            p.push("epochs: expected >= 1, got 0".into());
+        }
+        if self.batch_size == 0 {
+            p.push("batch_size: expected >= 1, got 0".into());
+        }
+        if self.log_every == 0 {
+            p.push("log_every: expected >= 1, got 0".into());
+        }
+        if !(1..=256).contains(&self.threads) {
+            p.push(format!("threads: expected 1 to 256, got {}", self.threads));
+        }
+        if self.train_limit == Some(0) || self.test_limit == Some(0) {
+            p.push("train_limit/test_limit: expected >= 1 when given".into());
+        }
+        let want = self.dataset.shape();
+        // Synthetic data is generated in whichever shape the model takes.
+        if self.dataset != DatasetName::Synthetic && self.model.input != want {
+            p.push(format!(
+                "model.input = {:?}: data set {} has images of shape {:?}",
+                self.model.input, self.dataset, want
+            ));
+        }
+        if let Err(e) = self.model.validate() {
+            p.push(e.to_string());
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(TrainError::Config(p.join("; ")))
+        }
+    }
+
+    /// A stable id: strategy, seed and the first 10 hex digits of the SHA-256 of the
+    /// canonical JSON of the whole config, so a rerun of a study finds its runs.
+    pub fn run_id(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        let hash = Sha256::digest(&json);
+        let hex: String = hash.iter().take(5).map(|b| format!("{b:02x}")).collect();
+        format!("{}-s{}-{}", self.model.clip.strategy, self.seed, hex)
+    }
+}

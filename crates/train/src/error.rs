@@ -1,0 +1,40 @@
+//! Errors of a training run.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum TrainError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("invalid run config: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Data(#[from] clipbench_data::DataError),
+    #[error(transparent)]
+    Nn(#[from] clipbench_nn::NnError),
+    #[error(transparent)]
+    Clip(#[from] clipbench_clip::ClipError),
+    #[error("device: {0}")]
+    Device(String),
+    #[error("thread pool: {0}")]
+    Threads(String),
+}
+
+impl TrainError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

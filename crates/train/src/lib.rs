@@ -1,0 +1,22 @@
+//! One clipbench training run: config → data → SimpleCNN → metrics files.
+//!
+//! - [`config::RunConfig`]: the resolved config (hashed into the run id);
+//! - [`run::train_loop`]: the loop, optimizer ([`optim`]), schedule ([`schedule`]),
+//!   divergence check, records ([`records`]) into sinks ([`sink`]);
+//! - [`out`]: the run directory (manifest, metrics.jsonl, timing.jsonl, summary.json) and
+//!   `verify` (rerun and compare bytes).
+
+pub mod bench;
+pub mod config;
+pub mod data;
+mod error;
+pub mod manifest;
+pub mod optim;
+pub mod out;
+pub mod records;
+pub mod run;
+pub mod schedule;
+pub mod sink;
+
+pub use config::RunConfig;
+pub use error::TrainError;

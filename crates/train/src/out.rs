@@ -1,0 +1,126 @@
+//! A run as files: `manifest.json`, `metrics.jsonl`, `timing.jsonl`, then `summary.json`
+//! last and atomically (its presence marks the run complete).
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clipbench_nn::model::SimpleCnn;
+use clipbench_nn::NnDevice;
+use dfdx::prelude::*;
+
+use crate::config::RunConfig;
+use crate::data::load_run_data;
+use crate::manifest::{rustc_version, MachineInfo, Manifest};
+use crate::records::{Record, Summary, TimingRecord, SCHEMA_VERSION};
+use crate::run::{train_loop, Sinks};
+use crate::sink::{write_json_atomic, JsonlSink, Sink};
+use crate::TrainError;
+
+pub const MANIFEST: &str = "manifest.json";
+pub const METRICS: &str = "metrics.jsonl";
+pub const TIMING: &str = "timing.jsonl";
+pub const SUMMARY: &str = "summary.json";
+
+/// Runs `cfg` on `cfg.threads` threads and writes the run directory `out`.
+///
+/// A previous summary.json in `out` is removed first, so an interrupted rerun never leaves
+/// an old summary beside new metrics.
+pub fn run_to_dir(cfg: &RunConfig, out: &Path, data_dir: &Path) -> Result<Summary, TrainError> {
+    cfg.validate()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| TrainError::Threads(e.to_string()))?;
+    pool.install(|| run_inner(cfg, out, data_dir))
+}
+
+fn run_inner(cfg: &RunConfig, out: &Path, data_dir: &Path) -> Result<Summary, TrainError> {
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    let summary_path = out.join(SUMMARY);
+    if summary_path.exists() {
+        std::fs::remove_file(&summary_path).map_err(|e| TrainError::io(&summary_path, e))?;
+    }
+    let data = load_run_data(cfg, data_dir)?;
+    let run_id = cfg.run_id();
+    let dev = Cpu::default();
+    let (git_revision, git_dirty) = MachineInfo::git();
+    let manifest = Manifest {
+        schema_version: SCHEMA_VERSION,
+        run_id: run_id.clone(),
+        config: cfg.clone(),
+        strategy: cfg.model.clip.strategy.to_string(),
+        seed: cfg.seed,
+        git_revision,
+        git_dirty,
+        cargo_lock_sha256: MachineInfo::cargo_lock_sha256(),
+        rustc: rustc_version(),
+        dfdx: "0.13.0".into(),
+        clipbench: env!("CARGO_PKG_VERSION").into(),
+        dataset: cfg.dataset.to_string(),
+        data_files: data.files.clone(),
+        normalization: data.stats.clone(),
+        train_images: data.splits.train.len(),
+        test_images: data.splits.test.len(),
+        cpu_model: MachineInfo::cpu_model(),
+        threads: cfg.threads,
+        device: "cpu".into(),
+        kernels: <Cpu as NnDevice>::KERNELS.into(),
+        started_unix_s: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    write_json_atomic(&out.join(MANIFEST), &manifest)?;
+    let mut metrics = JsonlSink::create(&out.join(METRICS))?;
+    let mut timing = JsonlSink::create(&out.join(TIMING))?;
+    let mut model = SimpleCnn::new(cfg.model, cfg.seed, &dev)?;
+    let summary = train_loop(
+        cfg,
+        &run_id,
+        &mut model,
+        &data.splits.train,
+        &data.splits.test,
+        &dev,
+        Sinks {
+            metrics: &mut metrics as &mut dyn Sink<Record>,
+            timing: &mut timing as &mut dyn Sink<TimingRecord>,
+        },
+    )?;
+    write_json_atomic(&summary_path, &summary)?;
+    Ok(summary)
+}
+
+/// Reads a run directory's manifest.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, TrainError> {
+    let p = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&p).map_err(|e| TrainError::io(&p, e))?;
+    serde_json::from_str(&text).map_err(|e| TrainError::Json { path: p, source: e })
+}
+
+/// Reruns the run in `dir` from its manifest into `scratch` and compares metrics.jsonl
+/// byte for byte. Returns the first differing line (1-based) if any.
+pub fn verify_run(
+    dir: &Path,
+    scratch: &Path,
+    data_dir: &Path,
+) -> Result<Option<usize>, TrainError> {
+    let m = read_manifest(dir)?;
+    run_to_dir(&m.config, scratch, data_dir)?;
+    let read = |p: &Path| std::fs::read(p).map_err(|e| TrainError::io(p, e));
+    let (a, b) = (read(&dir.join(METRICS))?, read(&scratch.join(METRICS))?);
+    if a == b {
+        return Ok(None);
+    }
+    let line = a
+        .split(|&c| c == b'\n')
+        .zip(b.split(|&c| c == b'\n'))
+        .position(|(x, y)| x != y)
+        .unwrap_or_else(|| {
+            a.iter()
+                .filter(|&&c| c == b'\n')
+                .count()
+                .min(b.iter().filter(|&&c| c == b'\n').count())
+        })
+        + 1;
+    Ok(Some(line))
+}

@@ -1,0 +1,209 @@
+//! A whole run on synthetic data: files and records, determinism, divergence, verify.
+
+use std::path::Path;
+
+use clipbench_clip::Strategy;
+use clipbench_data::DatasetName;
+use clipbench_nn::model::ModelConfig;
+use clipbench_train::optim::OptimizerConfig;
+use clipbench_train::out::{run_to_dir, verify_run, METRICS, SUMMARY};
+use clipbench_train::records::{Record, RunStatus, Summary};
+use clipbench_train::schedule::Schedule;
+use clipbench_train::RunConfig;
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+
+fn cfg(strategy: Strategy, threads: usize, lr: f64) -> RunConfig {
+    RunConfig {
+        dataset: DatasetName::Synthetic,
+        model: ModelConfig::new([1, 28, 28], strategy),
+        optimizer: OptimizerConfig::Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            theta_weight_decay: false,
+        },
+        schedule: Schedule::Constant,
+        epochs: 2,
+        batch_size: 32,
+        log_every: 2,
+        seed: 7,
+        threads,
+        train_limit: Some(256),
+        test_limit: Some(128),
+    }
+}
+
+fn records(dir: &Path) -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(dir.join(METRICS))?;
+    Ok(text
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?)
+}
+
+#[test]
+fn a_run_writes_complete_parseable_files() -> Res {
+    let dir = tempfile::tempdir()?;
+    let c = cfg(Strategy::TanhLearnable, 1, 1e-3);
+    let s = run_to_dir(&c, dir.path(), Path::new("unused"))?;
+    let on_disk: Summary =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(SUMMARY))?)?;
+    assert_eq!(on_disk, s);
+    assert_eq!(s.status, RunStatus::Completed);
+    assert_eq!(s.steps, 16);
+    assert_eq!(s.run_id, c.run_id());
+    let recs = records(dir.path())?;
+    let steps: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Step(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    let epochs: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Epoch(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        steps.iter().map(|s| s.step).collect::<Vec<_>>(),
+        [1, 2, 4, 6, 8, 10, 12, 14, 16]
+    );
+    assert_eq!(epochs.len(), 2);
+    for s in &steps {
+        assert!(s.loss.is_finite() && s.grad_norm > 0.0);
+        assert_eq!(s.theta.keys().collect::<Vec<_>>(), ["clip1", "clip2"]);
+        assert!(s.clip_fraction.values().all(|f| (0.0..=1.0).contains(f)));
+        let sq: f64 = s.grad_norm_by_layer.values().map(|v| v * v).sum();
+        assert!((sq.sqrt() - s.grad_norm).abs() < 1e-9 * s.grad_norm);
+    }
+    assert_eq!(Some(epochs[1].test_acc), s.final_test_acc);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json"))?)?;
+    for key in [
+        "run_id",
+        "config",
+        "git_revision",
+        "cargo_lock_sha256",
+        "rustc",
+        "data_files",
+        "cpu_model",
+        "threads",
+    ] {
+        assert!(manifest.get(key).is_some(), "manifest lacks {key}");
+    }
+    Ok(())
+}
+
+#[test]
+fn same_config_and_seed_give_identical_metrics_bytes() -> Res {
+    let (a, b, c2) = (
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+    );
+    for s in [Strategy::SoftplusLearnable, Strategy::Pact] {
+        run_to_dir(&cfg(s, 1, 1e-3), a.path(), Path::new("unused"))?;
+        run_to_dir(&cfg(s, 1, 1e-3), b.path(), Path::new("unused"))?;
+        let ma = std::fs::read(a.path().join(METRICS))?;
+        assert_eq!(
+            ma,
+            std::fs::read(b.path().join(METRICS))?,
+            "{s}: two runs differ"
+        );
+        // Our kernels chunk work independently of the thread count, so 2 threads agree too.
+        run_to_dir(&cfg(s, 2, 1e-3), c2.path(), Path::new("unused"))?;
+        assert_eq!(
+            ma,
+            std::fs::read(c2.path().join(METRICS))?,
+            "{s}: 1 vs 2 threads differ"
+        );
+        // A different seed changes the metrics (the test can fail).
+        let mut other = cfg(s, 1, 1e-3);
+        other.seed = 8;
+        run_to_dir(&other, b.path(), Path::new("unused"))?;
+        assert_ne!(ma, std::fs::read(b.path().join(METRICS))?);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_diverging_run_ends_with_a_diverged_record_and_keeps_its_logs() -> Res {
+    let dir = tempfile::tempdir()?;
+    let mut c = cfg(Strategy::None, 1, 1e6);
+    c.optimizer = OptimizerConfig::Sgd {
+        lr: 1e6,
+        momentum: 0.9,
+        nesterov: false,
+        weight_decay: 0.0,
+        theta_weight_decay: false,
+    };
+    c.log_every = 1;
+    let s = run_to_dir(&c, dir.path(), Path::new("unused"))?;
+    assert_eq!(s.status, RunStatus::Diverged);
+    let step = s.diverged_at_step.ok_or("no divergence step")?;
+    let recs = records(dir.path())?;
+    match recs.last() {
+        Some(Record::Diverged(d)) => assert_eq!(d.step, step),
+        other => panic!("last record {other:?}"),
+    }
+    assert!(
+        recs.len() as u64 >= step,
+        "logs before the divergence were kept"
+    );
+    assert!(dir.path().join(SUMMARY).exists());
+    Ok(())
+}
+
+#[test]
+fn verify_reproduces_a_run_and_catches_a_changed_byte() -> Res {
+    let (run, scratch) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let mut c = cfg(Strategy::HardClamp, 1, 1e-3);
+    c.epochs = 1;
+    run_to_dir(&c, run.path(), Path::new("unused"))?;
+    assert_eq!(
+        verify_run(run.path(), scratch.path(), Path::new("unused"))?,
+        None
+    );
+    let p = run.path().join(METRICS);
+    let text = std::fs::read_to_string(&p)?.replacen("\"loss\":", "\"loss\": ", 1);
+    std::fs::write(&p, text)?;
+    assert_eq!(
+        verify_run(run.path(), scratch.path(), Path::new("unused"))?,
+        Some(1)
+    );
+    Ok(())
+}
+
+#[test]
+fn bad_configs_are_rejected_before_training_with_the_key_named() {
+    let dir = Path::new("/nonexistent/never-written");
+    let mut c = cfg(Strategy::None, 1, 1e-3);
+    c.epochs = 0;
+    c.batch_size = 0;
+    let msg = run_to_dir(&c, dir, dir)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("epochs") && msg.contains("batch_size"),
+        "{msg}"
+    );
+    let mut c = cfg(Strategy::None, 1, -1.0);
+    c.dataset = DatasetName::FashionMnist;
+    c.model.input = [3, 32, 32];
+    let msg = run_to_dir(&c, dir, dir)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("optimizer.lr") && msg.contains("model.input"),
+        "{msg}"
+    );
+    assert!(!dir.exists());
+}
