@@ -23,7 +23,7 @@ test:
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
-    cargo check -p clipbench-clip --features cuda,ci-check
+    cargo check -p clipbench --features cuda,ci-check
 
 # Everything CI runs.
 ci: lint test

@@ -176,6 +176,9 @@ impl<D: Device<f32>> ClipLayer<D> {
 
 /// Chooses the implementation of the clip layer per device.
 pub trait ClipDevice: Device<f32> {
+    /// Which clip implementation this device uses, for run manifests.
+    const CLIP_KERNELS: &'static str;
+
     fn clip_forward<T: Tape<f32, Self>>(
         layer: &ClipLayer<Self>,
         x: Tensor<Shape4, f32, Self, T>,
@@ -184,6 +187,8 @@ pub trait ClipDevice: Device<f32> {
 }
 
 impl ClipDevice for Cpu {
+    const CLIP_KERNELS: &'static str = "fused-cpu";
+
     fn clip_forward<T: Tape<f32, Self>>(
         layer: &ClipLayer<Self>,
         x: Tensor<Shape4, f32, Self, T>,
@@ -196,6 +201,8 @@ impl ClipDevice for Cpu {
 
 #[cfg(feature = "cuda")]
 impl ClipDevice for Cuda {
+    const CLIP_KERNELS: &'static str = "composed-public-ops";
+
     fn clip_forward<T: Tape<f32, Self>>(
         layer: &ClipLayer<Self>,
         x: Tensor<Shape4, f32, Self, T>,

@@ -33,6 +33,18 @@ pub struct RunConfig {
     pub train_limit: Option<usize>,
     #[serde(default)]
     pub test_limit: Option<usize>,
+    /// Where to train; `cuda` needs a binary built with `--features cuda`.
+    #[serde(default)]
+    pub device: DeviceKind,
+}
+
+/// The dfdx device of a run (part of the config: kernels differ, so results do too).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceKind {
+    #[default]
+    Cpu,
+    Cuda,
 }
 
 fn default_batch() -> usize {

@@ -8,13 +8,14 @@ use clipbench_nn::model::SimpleCnn;
 use clipbench_nn::NnDevice;
 use dfdx::prelude::*;
 
-use crate::config::RunConfig;
+use crate::config::{DeviceKind, RunConfig};
 use crate::data::load_run_data;
 use crate::manifest::{rustc_version, MachineInfo, Manifest};
 use crate::records::{Record, Summary, TimingRecord, SCHEMA_VERSION};
 use crate::run::{train_loop, Sinks};
 use crate::sink::{write_json_atomic, JsonlSink, Sink};
 use crate::TrainError;
+use clipbench_clip::ClipDevice;
 
 pub const MANIFEST: &str = "manifest.json";
 pub const METRICS: &str = "metrics.jsonl";
@@ -35,6 +36,30 @@ pub fn run_to_dir(cfg: &RunConfig, out: &Path, data_dir: &Path) -> Result<Summar
 }
 
 fn run_inner(cfg: &RunConfig, out: &Path, data_dir: &Path) -> Result<Summary, TrainError> {
+    match cfg.device {
+        DeviceKind::Cpu => run_on(cfg, out, data_dir, Cpu::default(), "cpu"),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => {
+            let dev =
+                Cuda::try_build(0, cfg.seed).map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            run_on(cfg, out, data_dir, dev, "cuda:0")
+        }
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda => Err(TrainError::Config(
+            "device = \"cuda\": this binary was built without the `cuda` feature \
+             (cargo build --release -p clipbench --features cuda)"
+                .into(),
+        )),
+    }
+}
+
+fn run_on<D: NnDevice + ClipDevice>(
+    cfg: &RunConfig,
+    out: &Path,
+    data_dir: &Path,
+    dev: D,
+    device_name: &str,
+) -> Result<Summary, TrainError> {
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
     let summary_path = out.join(SUMMARY);
     if summary_path.exists() {
@@ -42,7 +67,6 @@ fn run_inner(cfg: &RunConfig, out: &Path, data_dir: &Path) -> Result<Summary, Tr
     }
     let data = load_run_data(cfg, data_dir)?;
     let run_id = cfg.run_id();
-    let dev = Cpu::default();
     let (git_revision, git_dirty) = MachineInfo::git();
     let manifest = Manifest {
         schema_version: SCHEMA_VERSION,
@@ -63,8 +87,8 @@ fn run_inner(cfg: &RunConfig, out: &Path, data_dir: &Path) -> Result<Summary, Tr
         test_images: data.splits.test.len(),
         cpu_model: MachineInfo::cpu_model(),
         threads: cfg.threads,
-        device: "cpu".into(),
-        kernels: <Cpu as NnDevice>::KERNELS.into(),
+        device: device_name.into(),
+        kernels: format!("{} + clip {}", D::KERNELS, D::CLIP_KERNELS),
         started_unix_s: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())

@@ -5,6 +5,7 @@ use std::path::Path;
 use clipbench_clip::Strategy;
 use clipbench_data::DatasetName;
 use clipbench_nn::model::ModelConfig;
+use clipbench_train::config::DeviceKind;
 use clipbench_train::optim::OptimizerConfig;
 use clipbench_train::out::{run_to_dir, verify_run, METRICS, SUMMARY};
 use clipbench_train::records::{Record, RunStatus, Summary};
@@ -33,6 +34,7 @@ fn cfg(strategy: Strategy, threads: usize, lr: f64) -> RunConfig {
         threads,
         train_limit: Some(256),
         test_limit: Some(128),
+        device: DeviceKind::Cpu,
     }
 }
 

@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use clipbench_clip::Strategy;
 use clipbench_data::{resolve_data_dir, DatasetName};
 use clipbench_nn::model::ModelConfig;
+use clipbench_train::config::DeviceKind;
 use clipbench_train::optim::OptimizerConfig;
 use clipbench_train::out::{run_to_dir, verify_run};
 use clipbench_train::schedule::Schedule;
@@ -15,6 +16,12 @@ use clipbench_train::RunConfig;
 enum Opt {
     Adam,
     Sgd,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Dev {
+    Cpu,
+    Cuda,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -68,6 +75,9 @@ pub struct Args {
     test_limit: Option<usize>,
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// cpu, or cuda (needs a build with `--features cuda`).
+    #[arg(long, value_enum, default_value_t = Dev::Cpu)]
+    device: Dev,
     /// The run directory to write.
     #[arg(long)]
     out: PathBuf,
@@ -133,6 +143,10 @@ impl Args {
             threads: self.threads,
             train_limit: self.train_limit,
             test_limit: self.test_limit,
+            device: match self.device {
+                Dev::Cpu => DeviceKind::Cpu,
+                Dev::Cuda => DeviceKind::Cuda,
+            },
         })
     }
 }
