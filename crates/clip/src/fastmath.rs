@@ -61,11 +61,13 @@ pub fn tanh(x: f32) -> f32 {
         + 4.893_524_6e-3)
         * xc;
     let q = ((1.198_258_4e-6 * x2 + 1.185_347_1e-4) * x2 + 2.268_434_6e-3) * x2 + 4.893_525e-3;
-    let small = p / q;
-    // Beyond |x| = 9.5, 2/(e^19 + 1) < ulp(1)/4: the result rounds to ±1 either way.
+    // Beyond |x| = 9.5, (e − 1)/(e + 1) with e = e^19 rounds to 1: the result is ±1.
     let e = exp(2.0 * ax.clamp_fast(0.0, 9.5));
-    let big = (1.0 - 2.0 / (e + 1.0)).copysign(x);
-    let y = if ax < SMALL { small } else { big };
+    // One division for both branches: 1 − 2/(e + 1) = (e − 1)/(e + 1).
+    let small = ax < SMALL;
+    let num = if small { p } else { (e - 1.0).copysign(x) };
+    let den = if small { q } else { e + 1.0 };
+    let y = num / den;
     // tanh(x) = x(1 − x²/3 + …): below 2^-12 x itself is within 2e-8 relative, and the
     // rational's numerator would underflow for subnormal x.
     let y = if ax < 2.4e-4 { x } else { y };
@@ -76,28 +78,32 @@ pub fn tanh(x: f32) -> f32 {
     }
 }
 
-/// ln(1 + e) for e in [0, 1], relative error < 3e-7 (also for tiny e, where 1 + e rounds).
+/// ln(1 + e) for e in [0, 1], relative error < 3e-7, without a division.
 #[inline(always)]
 pub fn log1p_unit(e: f32) -> f32 {
-    // Kahan: log1p(e) = ln(u)·e/(u − 1) with u = 1 + e rounded, exact to first order in the
-    // rounding. ln(u) for u in [1, 2] by halving above √2 and the atanh series in s.
-    let u = 1.0 + e;
-    let big = u > std::f32::consts::SQRT_2;
-    let m = if big { u * 0.5 } else { u };
-    let s = (m - 1.0) / (m + 1.0);
-    let s2 = s * s;
-    let series = (((s2 * (1.0 / 9.0) + 1.0 / 7.0) * s2 + 1.0 / 5.0) * s2 + 1.0 / 3.0) * s2 + 1.0;
-    let ln_m = 2.0 * s * series;
-    let ln_u = if big {
-        ln_m + std::f32::consts::LN_2
+    // ln(1 + f) for f in [√½ − 1, √2 − 1] by Cephes' logf polynomial. Below √2 − 1, f = e
+    // exactly (no rounding of 1 + e, so tiny e keep full precision); above, 1 + e = 2(1 + f)
+    // with f = (e − 1)/2 and ln 2 added.
+    let big = e > std::f32::consts::SQRT_2 - 1.0;
+    let f = if big { (e - 1.0) * 0.5 } else { e };
+    let z = f * f;
+    let p = (((((((7.037_683_6e-2 * f - 1.151_461e-1) * f + 1.167_699_9e-1) * f
+        - 1.242_014_1e-1)
+        * f
+        + 1.424_932_3e-1)
+        * f
+        - 1.666_805_8e-1)
+        * f
+        + 2.000_071_5e-1)
+        * f
+        - 2.499_999_4e-1)
+        * f
+        + 3.333_333_1e-1;
+    let ln1pf = f + (p * f * z - 0.5 * z);
+    if big {
+        ln1pf + std::f32::consts::LN_2
     } else {
-        ln_m
-    };
-    let d = u - 1.0;
-    if d == 0.0 {
-        e
-    } else {
-        ln_u * (e / d)
+        ln1pf
     }
 }
 

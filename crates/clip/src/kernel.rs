@@ -150,52 +150,53 @@ pub fn backward<K: ClipFn>(
     total
 }
 
+/// Elements per inner block: the element loop runs over a block as a plain loop (which
+/// LLVM's loop vectoriser turns into SIMD), then the block's ∂θ terms are widened to f64.
+const BLOCK: usize = 256;
+
 #[inline(always)]
 fn fwd_loop<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
-    let mut count = [0u32; LANES];
-    let n = x.len() / LANES * LANES;
-    for (xc, yc) in x[..n]
-        .chunks_exact(LANES)
-        .zip(y[..n].chunks_exact_mut(LANES))
-    {
-        for j in 0..LANES {
-            let (v, sat) = k.fwd(xc[j], t);
-            yc[j] = v;
-            count[j] += sat as u32;
+    let mut total = 0u64;
+    for (xb, yb) in x.chunks(BLOCK).zip(y.chunks_mut(BLOCK)) {
+        let mut count = 0u32;
+        for (xv, yv) in xb.iter().zip(yb.iter_mut()) {
+            let (v, sat) = k.fwd(*xv, t);
+            *yv = v;
+            count += u32::from(sat);
         }
-    }
-    let mut total: u64 = count.iter().map(|&c| c as u64).sum();
-    for (xv, yv) in x[n..].iter().zip(&mut y[n..]) {
-        let (v, sat) = k.fwd(*xv, t);
-        *yv = v;
-        total += sat as u64;
+        total += u64::from(count);
     }
     total
 }
 
 #[inline(always)]
 fn bwd_loop<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
-    // One f64 accumulator per lane keeps the loop vectorisable and the order fixed.
+    // One f64 accumulator per lane: the order of additions depends only on element
+    // positions, never on threads, and the widening loop vectorises too.
     let mut acc = [0f64; LANES];
-    let n = x.len() / LANES * LANES;
-    let lanes = x[..n]
-        .chunks_exact(LANES)
-        .zip(gy[..n].chunks_exact(LANES))
-        .zip(gx[..n].chunks_exact_mut(LANES));
-    for ((xc, gyc), gxc) in lanes {
-        for j in 0..LANES {
-            let (dx, dt) = k.bwd(xc[j], t);
-            gxc[j] += gyc[j] * dx;
-            acc[j] += (gyc[j] * dt) as f64;
+    let mut terms = [0f32; BLOCK];
+    for ((xb, gyb), gxb) in x
+        .chunks(BLOCK)
+        .zip(gy.chunks(BLOCK))
+        .zip(gx.chunks_mut(BLOCK))
+    {
+        let tb = &mut terms[..xb.len()];
+        for ((xv, gyv), (gxv, tv)) in xb.iter().zip(gyb).zip(gxb.iter_mut().zip(tb.iter_mut())) {
+            let (dx, dt) = k.bwd(*xv, t);
+            *gxv += gyv * dx;
+            *tv = gyv * dt;
+        }
+        let mut lanes = tb.chunks_exact(LANES);
+        for c in &mut lanes {
+            for j in 0..LANES {
+                acc[j] += f64::from(c[j]);
+            }
+        }
+        for (a, v) in acc.iter_mut().zip(lanes.remainder()) {
+            *a += f64::from(*v);
         }
     }
-    let mut tail = 0f64;
-    for ((xv, gyv), gxv) in x[n..].iter().zip(&gy[n..]).zip(&mut gx[n..]) {
-        let (dx, dt) = k.bwd(*xv, t);
-        *gxv += gyv * dx;
-        tail += (gyv * dt) as f64;
-    }
-    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + tail
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -211,6 +212,44 @@ mod avx2 {
     pub(super) fn bwd<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
         bwd_loop(k, x, gy, gx, t)
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::*;
+
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2")]
+    pub(super) fn fwd<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
+        fwd_loop(k, x, y, t)
+    }
+
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2")]
+    pub(super) fn bwd<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
+        bwd_loop(k, x, gy, gx, t)
+    }
+}
+
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
+            && std::is_x86_feature_detected!("avx512dq")
+            && std::is_x86_feature_detected!("avx512bw")
+            && !force_portable()
+            && !FORCE_AVX2.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+static FORCE_AVX2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Caps the kernels at AVX2 (tests check every path gives the same bits).
+pub fn set_force_avx2(on: bool) {
+    FORCE_AVX2.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn has_avx2() -> bool {
@@ -239,6 +278,11 @@ pub fn set_force_portable(on: bool) {
 #[inline]
 fn dispatch_fwd<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
     #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports these AVX-512 subsets (checked at run time just above).
+        return unsafe { avx512::fwd(k, x, y, t) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked at run time just above).
         return unsafe { avx2::fwd(k, x, y, t) };
@@ -248,6 +292,11 @@ fn dispatch_fwd<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
 
 #[inline]
 fn dispatch_bwd<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx512() {
+        // SAFETY: the CPU supports these AVX-512 subsets (checked at run time just above).
+        return unsafe { avx512::bwd(k, x, gy, gx, t) };
+    }
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked at run time just above).

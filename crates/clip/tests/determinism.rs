@@ -1,4 +1,5 @@
-//! The fused kernels give the same bits for any thread count and with or without AVX2, and
+//! The fused kernels give the same bits for any thread count and on every code path
+//! (AVX-512, AVX2, portable), and
 //! ∂L/∂θ over 16M elements is accurate to 1e-4 of an f64 sum (dfdx's own naive f32
 //! reduction of a broadcast scalar's gradient is not; see notes in the README).
 //! Own test binary: it flips the process-wide portable-path switch.
@@ -73,11 +74,14 @@ fn same_bits_for_one_and_two_threads_and_both_code_paths() -> Result<(), Box<dyn
             };
             let one = run_in_pool(1, s, run())?;
             let two = run_in_pool(2, s, run())?;
+            kernel::set_force_avx2(true);
+            let avx2 = run_in_pool(2, s, run());
+            kernel::set_force_avx2(false);
             kernel::set_force_portable(true);
             let portable = run_in_pool(2, s, run());
             kernel::set_force_portable(false);
-            let portable = portable?;
-            for other in [&two, &portable] {
+            let (avx2, portable) = (avx2?, portable?);
+            for other in [&two, &avx2, &portable] {
                 assert_eq!(bits(&one.0), bits(&other.0), "{s}: y bits");
                 assert_eq!(one.1, other.1, "{s}: clip count");
                 assert_eq!(bits(&one.2), bits(&other.2), "{s}: ∂x bits");

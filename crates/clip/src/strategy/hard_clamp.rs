@@ -28,14 +28,10 @@ impl ClipFn for HardClamp {
     }
     #[inline(always)]
     fn backward(&self, x: f32, t: f32) -> (f32, f32) {
-        let dydt = if x > t {
-            1.0
-        } else if x < -t {
-            -1.0
-        } else {
-            0.0
-        };
-        (if x.abs() <= t { 1.0 } else { 0.0 }, dydt)
+        // Separate selects, no else-if chain: LLVM turns these into vector blends.
+        let up = if x > t { 1.0 } else { 0.0 };
+        let down = if x < -t { 1.0 } else { 0.0 };
+        (if x.abs() <= t { 1.0 } else { 0.0 }, up - down)
     }
     #[inline(always)]
     fn saturated(&self, x: f32, t: f32) -> bool {

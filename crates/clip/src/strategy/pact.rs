@@ -28,8 +28,9 @@ impl ClipFn for Pact {
     #[inline(always)]
     fn backward(&self, x: f32, a: f32) -> (f32, f32) {
         let top = x >= a;
+        // `&`, not `&&`: no short-circuit branch, so the loop vectorises.
         (
-            if x > 0.0 && !top { 1.0 } else { 0.0 },
+            if (x > 0.0) & !top { 1.0 } else { 0.0 },
             if top { 1.0 } else { 0.0 },
         )
     }

@@ -29,17 +29,16 @@ impl ClipFn for SeedSoftplus {
     }
     #[inline(always)]
     fn forward(&self, x: f32, t: f32) -> f32 {
-        let u = x / t;
+        let u = x * (1.0 / t);
         let l = fastmath::log1p_unit(fastmath::exp(-u.abs()));
         let sp = (if u > 0.0 { u } else { 0.0 }) + l;
         let s = t * sp - t * l;
         let m = if x.abs() < s { x.abs() } else { s };
-        if x > 0.0 {
-            m
-        } else if x < 0.0 {
+        // sign(x)·m; at x = 0, m = min(0, s) = 0 already.
+        if x < 0.0 {
             -m
         } else {
-            0.0
+            m
         }
     }
     #[inline(always)]

@@ -31,11 +31,12 @@ impl ClipFn for TanhClip {
     }
     #[inline(always)]
     fn forward(&self, x: f32, t: f32) -> f32 {
-        t * fastmath::tanh(x / t)
+        // x·(1/θ): the reciprocal is loop-invariant and hoisted, a division per element is not.
+        t * fastmath::tanh(x * (1.0 / t))
     }
     #[inline(always)]
     fn backward(&self, x: f32, t: f32) -> (f32, f32) {
-        let u = x / t;
+        let u = x * (1.0 / t);
         let th = fastmath::tanh(u);
         let sech2 = 1.0 - th * th;
         // For |u| > 7.9 tanh rounds to ±1 and sech² to 0: the true values are < 5e-7.
