@@ -14,7 +14,7 @@ pub mod fastmath;
 pub mod fused;
 pub mod kernel;
 mod layer;
-mod raw;
+pub mod raw;
 pub mod strategy;
 pub mod threshold;
 

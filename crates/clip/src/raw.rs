@@ -1,43 +1,63 @@
-//! The only unsafe code of the crate: zero-copy access to dfdx Cpu tensor storage and
-//! gradient buffers, which dfdx's public API does not expose.
+//! Zero-copy access to dfdx Cpu tensor storage and gradient buffers, which dfdx's public
+//! API does not expose: the only unsafe code of this crate, also used by `clipbench-nn`.
 
 use dfdx::shapes::{HasShape, Shape};
 use dfdx::tensor::{Cpu, Tensor};
 use std::borrow::Cow;
 
-/// The elements of a Cpu tensor in logical (row-major) order; borrowed when the tensor is
-/// contiguous, copied otherwise (e.g. a broadcast or permuted view).
-pub fn cpu_slice<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Cow<'_, [f32]> {
+/// The elements of a Cpu tensor in row-major order, borrowed without a copy, or `None` when
+/// the tensor is not stored densely in row-major order (permuted or broadcast views): call
+/// dfdx's `try_contiguous()` first.
+pub fn cpu_data<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Option<&[f32]> {
     let dims = t.shape().concrete();
-    let numel: usize = dims.as_ref().iter().product();
+    let numel = t.shape().num_elements();
     if numel == 0 {
-        return Cow::Borrowed(&[]);
+        return Some(&[]);
     }
     let zero = S::Concrete::default();
     let p0: *const f32 = &t[zero];
     // Probe one step along each axis: the address difference is that axis' stride, which must
-    // equal the row-major stride for the buffer to be readable as one slice.
+    // equal the row-major stride for the storage to be readable as one slice. Casting
+    // pointers to integers is safe; nothing is dereferenced here.
     let mut expected = 1usize;
-    let mut contiguous = true;
+    let mut last = zero;
     for ax in (0..S::NUM_DIMS).rev() {
         if dims[ax] > 1 {
             let mut idx = zero;
             idx[ax] = 1;
             let p: *const f32 = &t[idx];
             if (p as usize).wrapping_sub(p0 as usize) != expected * std::mem::size_of::<f32>() {
-                contiguous = false;
-                break;
+                return None;
             }
         }
+        last[ax] = dims[ax] - 1;
         expected *= dims[ax];
     }
-    if !contiguous {
-        return Cow::Owned(t.as_vec());
+    // Safe indexing of the last element is bounds-checked against the storage Vec: it proves
+    // p0 + numel - 1 is inside the same initialised buffer as p0.
+    let p_last: *const f32 = &t[last];
+    if (p_last as usize).wrapping_sub(p0 as usize) != (numel - 1) * std::mem::size_of::<f32>() {
+        return None;
     }
-    // SAFETY: the probes above show the tensor's elements lie at p0 + i for i < numel in
-    // row-major order inside one allocation (dfdx stores a tensor in one Vec); the Arc'd
-    // storage lives as long as `t` is borrowed, and nothing mutates it while shared.
-    Cow::Borrowed(unsafe { std::slice::from_raw_parts(p0, numel) })
+    // SAFETY: dfdx keeps a tensor's elements in one Vec<f32> (behind an Arc). The probes show
+    // element i of the tensor (row-major) is at p0 + i for all i < numel, and p0 and
+    // p0 + numel - 1 were reached by bounds-checked indexing, so the whole range is
+    // initialised f32s of that one allocation, properly aligned. The returned slice borrows
+    // `t`, which keeps the Arc alive; dfdx never writes through a shared Arc (it uses
+    // Arc::make_mut, which copies while another handle exists), so the memory is not mutated
+    // for the slice's lifetime. Caveat: the base pointer is derived from a reference to one
+    // element; reading its neighbours through it is accepted by the Tree Borrows model but
+    // not by Stacked Borrows. dfdx offers no public way to borrow the whole buffer.
+    Some(unsafe { std::slice::from_raw_parts(p0, numel) })
+}
+
+/// The elements of a Cpu tensor in logical (row-major) order; borrowed when the tensor is
+/// contiguous, copied otherwise (e.g. a broadcast or permuted view).
+pub fn cpu_slice<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Cow<'_, [f32]> {
+    match cpu_data(t) {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(t.as_vec()),
+    }
 }
 
 /// Reborrows a gradient buffer with a caller-chosen lifetime, so that another gradient

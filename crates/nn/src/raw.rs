@@ -4,54 +4,8 @@
 //! Gradient buffers need no unsafe here: the CPU ops take the output gradient out of
 //! `Gradients` with `std::mem::take`, write the other entries one at a time, and put it back.
 
-use dfdx::shapes::{HasShape, Shape};
-use dfdx::tensor::{Cpu, Tensor};
-
-/// The elements of a Cpu tensor in row-major order, borrowed without a copy, or `None` when
-/// the tensor is not stored densely in row-major order (permuted or broadcast views): call
-/// dfdx's `try_contiguous()` first.
-pub(crate) fn cpu_data<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Option<&[f32]> {
-    let dims = t.shape().concrete();
-    let numel = t.shape().num_elements();
-    if numel == 0 {
-        return Some(&[]);
-    }
-    let zero = S::Concrete::default();
-    let p0: *const f32 = &t[zero];
-    // Probe one step along each axis: the address difference is that axis' stride, which must
-    // equal the row-major stride for the storage to be readable as one slice. Casting
-    // pointers to integers is safe; nothing is dereferenced here.
-    let mut expected = 1usize;
-    let mut last = zero;
-    for ax in (0..S::NUM_DIMS).rev() {
-        if dims[ax] > 1 {
-            let mut idx = zero;
-            idx[ax] = 1;
-            let p: *const f32 = &t[idx];
-            if (p as usize).wrapping_sub(p0 as usize) != expected * std::mem::size_of::<f32>() {
-                return None;
-            }
-        }
-        last[ax] = dims[ax] - 1;
-        expected *= dims[ax];
-    }
-    // Safe indexing of the last element is bounds-checked against the storage Vec: it proves
-    // p0 + numel - 1 is inside the same initialised buffer as p0.
-    let p_last: *const f32 = &t[last];
-    if (p_last as usize).wrapping_sub(p0 as usize) != (numel - 1) * std::mem::size_of::<f32>() {
-        return None;
-    }
-    // SAFETY: dfdx keeps a tensor's elements in one Vec<f32> (behind an Arc). The probes show
-    // element i of the tensor (row-major) is at p0 + i for all i < numel, and p0 and
-    // p0 + numel - 1 were reached by bounds-checked indexing, so the whole range is
-    // initialised f32s of that one allocation, properly aligned. The returned slice borrows
-    // `t`, which keeps the Arc alive; dfdx never writes through a shared Arc (it uses
-    // Arc::make_mut, which copies while another handle exists), so the memory is not mutated
-    // for the slice's lifetime. Caveat: the base pointer is derived from a reference to one
-    // element; reading its neighbours through it is accepted by the Tree Borrows model but
-    // not by Stacked Borrows. dfdx offers no public way to borrow the whole buffer.
-    Some(unsafe { std::slice::from_raw_parts(p0, numel) })
-}
+/// Zero-copy reads of Cpu tensors live in the clip crate, beside its own kernels.
+pub(crate) use clipbench_clip::raw::cpu_data;
 
 /// A read-only matrix view: element (i, j) is `data[i * row_stride + j * col_stride]`.
 #[derive(Clone, Copy)]
