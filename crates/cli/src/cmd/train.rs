@@ -42,13 +42,13 @@ pub struct Args {
     seed: u64,
     #[arg(long, default_value_t = 3)]
     epochs: u32,
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     lr: f64,
     #[arg(long, value_enum, default_value_t = Opt::Adam)]
     optimizer: Opt,
     #[arg(long, value_enum, default_value_t = Sched::Constant)]
     schedule: Sched,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     weight_decay: f64,
     /// Apply weight decay to θ too (PACT's L2 on α).
     #[arg(long)]
@@ -60,9 +60,9 @@ pub struct Args {
     #[arg(long, default_value_t = 50)]
     log_every: u64,
     /// θ0 of the two clip layers, e.g. `1,2` (the seed's values; PACT used α0 = 10).
-    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [1.0, 2.0])]
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_values_t = [1.0, 2.0])]
     theta0: Vec<f64>,
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     beta: f64,
     #[arg(long)]
     per_channel: bool,
@@ -103,7 +103,10 @@ impl Args {
             self.dataset.shape()
         };
         let mut model = ModelConfig::new(input, self.strategy);
-        model.clip.theta0 = [self.theta0[0], self.theta0[1]];
+        let [t1, t2] = self.theta0[..] else {
+            bail!("--theta0 {:?}: expected two values, e.g. 1,2", self.theta0);
+        };
+        model.clip.theta0 = [t1, t2];
         model.clip.beta = self.beta;
         model.clip.per_channel = self.per_channel;
         let optimizer = match self.optimizer {
