@@ -3,8 +3,8 @@
 //!
 //! Run: `just bench` or `cargo bench -p clipbench-benches --bench clip [-- FILTER]`.
 //! Throughput is the bytes each variant must move at least: memcpy and forward read x and
-//! write y (8 B/element); forward+backward also reads x and ∂L/∂y and updates ∂L/∂x
-//! (20 B/element). Reports therefore read in GB/s that compare directly with memcpy.
+//! write y (8 B/element); forward+backward also reads x, y and ∂L/∂y and writes ∂L/∂x
+//! (24 B/element). Reports therefore read in GB/s that compare directly with memcpy.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -45,7 +45,7 @@ impl Dispatch<f64> for FwdBwd<'_> {
             pre_relu: true,
         };
         kernel::forward(k, layout, self.0, self.1);
-        kernel::backward(k, layout, self.0, self.2, self.3)[0]
+        kernel::backward(k, layout, self.0, self.1, self.2, self.3)[0]
     }
 }
 
@@ -67,7 +67,7 @@ fn kernels(c: &mut Criterion) {
             g.bench_function(BenchmarkId::new("fused_fwd", s), |b| {
                 b.iter(|| s.dispatch(1.0, Fwd(black_box(&x), &mut y)))
             });
-            g.throughput(Throughput::Bytes(20 * n as u64));
+            g.throughput(Throughput::Bytes(24 * n as u64));
             g.bench_function(BenchmarkId::new("fused_fwd_bwd", s), |b| {
                 b.iter(|| s.dispatch(1.0, FwdBwd(black_box(&x), &mut y, &gy, &mut gx)))
             });
@@ -98,7 +98,7 @@ fn ops(c: &mut Criterion) {
             g.bench_function(BenchmarkId::new("composed_fwd", s), |b| {
                 b.iter(|| clip_composed(&layer, x.clone(), false).map(|r| black_box(r.0)))
             });
-            g.throughput(Throughput::Bytes(20 * n as u64));
+            g.throughput(Throughput::Bytes(24 * n as u64));
             g.bench_function(BenchmarkId::new("fused_fwd_bwd", s), |b| {
                 b.iter(|| clip_fused(&layer, x.leaky_trace()).map(|r| r.0.sum().backward()))
             });

@@ -65,7 +65,7 @@ pub fn curve(
             kernel::forward(k, self.0, self.1, &mut y);
             let ones = vec![1f32; n];
             let mut dydx = vec![0f32; n];
-            let dydt = kernel::backward(k, self.0, self.1, &ones, &mut dydx);
+            let dydt = kernel::backward(k, self.0, self.1, &y, &ones, &mut dydx);
             (y, dydx, dydt.into_iter().map(|v| v as f32).collect())
         }
     }

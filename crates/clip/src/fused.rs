@@ -64,19 +64,21 @@ pub fn clip_fused<T: Tape<f32, Cpu>>(
             // gradient is only read while the input gradient (another entry) is written.
             let gy = unsafe { raw::detach(grads.get_or_alloc_mut(&out_id)?) };
             let xs = raw::cpu_slice(&x);
+            let ys = raw::cpu_slice(&out_id);
             let gx = grads.get_or_alloc_mut(&x)?;
             let layout = Layout {
                 thetas: &thetas,
                 plane,
                 pre_relu,
             };
-            struct Bwd<'a>(Layout<'a>, &'a [f32], &'a [f32], &'a mut [f32]);
+            struct Bwd<'a>(Layout<'a>, [&'a [f32]; 3], &'a mut [f32]);
             impl Dispatch<Vec<f64>> for Bwd<'_> {
                 fn call<K: ClipFn>(self, k: K) -> Vec<f64> {
-                    kernel::backward(k, self.0, self.1, self.2, self.3)
+                    let [x, y, gy] = self.1;
+                    kernel::backward(k, self.0, x, y, gy, self.2)
                 }
             }
-            let dtheta = strategy.dispatch(beta, Bwd(layout, &xs, gy, gx));
+            let dtheta = strategy.dispatch(beta, Bwd(layout, [&xs, &ys, gy], gx));
             if let Some(r) = &rho {
                 let rho_vals = r.as_vec();
                 let g = grads.get_or_alloc_mut(r)?;

@@ -56,8 +56,8 @@ struct Relu<K>(K);
 trait Elem: Copy {
     /// (y, saturated)
     fn fwd(self, x: f32, t: f32) -> (f32, bool);
-    /// (∂y/∂x, ∂y/∂θ)
-    fn bwd(self, x: f32, t: f32) -> (f32, f32);
+    /// (∂y/∂x, ∂y/∂θ) given the forward output y
+    fn bwd(self, x: f32, y: f32, t: f32) -> (f32, f32);
 }
 
 impl<K: ClipFn> Elem for Plain<K> {
@@ -66,8 +66,8 @@ impl<K: ClipFn> Elem for Plain<K> {
         (self.0.forward(x, t), self.0.saturated(x, t))
     }
     #[inline(always)]
-    fn bwd(self, x: f32, t: f32) -> (f32, f32) {
-        self.0.backward(x, t)
+    fn bwd(self, x: f32, y: f32, t: f32) -> (f32, f32) {
+        self.0.backward(x, y, t)
     }
 }
 
@@ -78,9 +78,9 @@ impl<K: ClipFn> Elem for Relu<K> {
         (self.0.forward(r, t), self.0.saturated(r, t))
     }
     #[inline(always)]
-    fn bwd(self, x: f32, t: f32) -> (f32, f32) {
+    fn bwd(self, x: f32, y: f32, t: f32) -> (f32, f32) {
         let r = if x > 0.0 { x } else { 0.0 };
-        let (dx, dt) = self.0.backward(r, t);
+        let (dx, dt) = self.0.backward(r, y, t);
         (if x > 0.0 { dx } else { 0.0 }, dt)
     }
 }
@@ -109,33 +109,40 @@ pub fn forward<K: ClipFn>(k: K, layout: Layout<'_>, x: &[f32], y: &mut [f32]) ->
 }
 
 /// Backward: gx += gy·∂y/∂x; returns ∂L/∂θ_c = Σ gy·∂y/∂θ per θ entry, summed in f64.
+/// `y` is the forward output for the same x and θ.
 pub fn backward<K: ClipFn>(
     k: K,
     layout: Layout<'_>,
     x: &[f32],
+    y: &[f32],
     gy: &[f32],
     gx: &mut [f32],
 ) -> Vec<f64> {
     assert!(
-        x.len() == gy.len() && x.len() == gx.len(),
+        x.len() == gy.len() && x.len() == gx.len() && x.len() == y.len(),
         "clip backward: lengths differ"
     );
     let c = layout.thetas.len();
     let partials: Vec<Vec<f64>> = gx
         .par_chunks_mut(CHUNK)
-        .zip(x.par_chunks(CHUNK).zip(gy.par_chunks(CHUNK)))
+        .zip(
+            x.par_chunks(CHUNK)
+                .zip(y.par_chunks(CHUNK))
+                .zip(gy.par_chunks(CHUNK)),
+        )
         .enumerate()
-        .map(|(ci, (gxc, (xc, gyc)))| {
+        .map(|(ci, (gxc, ((xc, yc), gyc)))| {
             let base = ci * CHUNK;
             let mut acc = vec![0f64; c];
             layout.segments(base, base + xc.len(), |s, e, ch| {
                 let t = layout.thetas[ch];
                 let r = s - base..e - base;
-                let (xs, gys, gxs) = (&xc[r.clone()], &gyc[r.clone()], &mut gxc[r]);
+                let (xs, ys) = (&xc[r.clone()], &yc[r.clone()]);
+                let (gys, gxs) = (&gyc[r.clone()], &mut gxc[r]);
                 acc[ch] += if layout.pre_relu {
-                    dispatch_bwd(Relu(k), xs, gys, gxs, t)
+                    dispatch_bwd(Relu(k), xs, ys, gys, gxs, t)
                 } else {
-                    dispatch_bwd(Plain(k), xs, gys, gxs, t)
+                    dispatch_bwd(Plain(k), xs, ys, gys, gxs, t)
                 };
             });
             acc
@@ -170,19 +177,17 @@ fn fwd_loop<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
 }
 
 #[inline(always)]
-fn bwd_loop<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
+fn bwd_loop<E: Elem>(k: E, x: &[f32], y: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
     // One f64 accumulator per lane: the order of additions depends only on element
     // positions, never on threads, and the widening loop vectorises too.
     let mut acc = [0f64; LANES];
     let mut terms = [0f32; BLOCK];
-    for ((xb, gyb), gxb) in x
-        .chunks(BLOCK)
-        .zip(gy.chunks(BLOCK))
-        .zip(gx.chunks_mut(BLOCK))
-    {
+    let blocks = x.chunks(BLOCK).zip(y.chunks(BLOCK));
+    for ((xb, yb), (gyb, gxb)) in blocks.zip(gy.chunks(BLOCK).zip(gx.chunks_mut(BLOCK))) {
         let tb = &mut terms[..xb.len()];
-        for ((xv, gyv), (gxv, tv)) in xb.iter().zip(gyb).zip(gxb.iter_mut().zip(tb.iter_mut())) {
-            let (dx, dt) = k.bwd(*xv, t);
+        let inputs = xb.iter().zip(yb).zip(gyb);
+        for (((xv, yv), gyv), (gxv, tv)) in inputs.zip(gxb.iter_mut().zip(tb.iter_mut())) {
+            let (dx, dt) = k.bwd(*xv, *yv, t);
             *gxv += gyv * dx;
             *tv = gyv * dt;
         }
@@ -209,8 +214,15 @@ mod avx2 {
     }
 
     #[target_feature(enable = "avx2")]
-    pub(super) fn bwd<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
-        bwd_loop(k, x, gy, gx, t)
+    pub(super) fn bwd<E: Elem>(
+        k: E,
+        x: &[f32],
+        y: &[f32],
+        gy: &[f32],
+        gx: &mut [f32],
+        t: f32,
+    ) -> f64 {
+        bwd_loop(k, x, y, gy, gx, t)
     }
 }
 
@@ -224,8 +236,15 @@ mod avx512 {
     }
 
     #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2")]
-    pub(super) fn bwd<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
-        bwd_loop(k, x, gy, gx, t)
+    pub(super) fn bwd<E: Elem>(
+        k: E,
+        x: &[f32],
+        y: &[f32],
+        gy: &[f32],
+        gx: &mut [f32],
+        t: f32,
+    ) -> f64 {
+        bwd_loop(k, x, y, gy, gx, t)
     }
 }
 
@@ -291,16 +310,16 @@ fn dispatch_fwd<E: Elem>(k: E, x: &[f32], y: &mut [f32], t: f32) -> u64 {
 }
 
 #[inline]
-fn dispatch_bwd<E: Elem>(k: E, x: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
+fn dispatch_bwd<E: Elem>(k: E, x: &[f32], y: &[f32], gy: &[f32], gx: &mut [f32], t: f32) -> f64 {
     #[cfg(target_arch = "x86_64")]
     if has_avx512() {
         // SAFETY: the CPU supports these AVX-512 subsets (checked at run time just above).
-        return unsafe { avx512::bwd(k, x, gy, gx, t) };
+        return unsafe { avx512::bwd(k, x, y, gy, gx, t) };
     }
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: the CPU supports AVX2 (checked at run time just above).
-        return unsafe { avx2::bwd(k, x, gy, gx, t) };
+        return unsafe { avx2::bwd(k, x, y, gy, gx, t) };
     }
-    bwd_loop(k, x, gy, gx, t)
+    bwd_loop(k, x, y, gy, gx, t)
 }

@@ -33,7 +33,7 @@ impl Dispatch<Out> for Run<'_> {
         let mut y = vec![0f32; self.x.len()];
         let sat = kernel::forward(k, self.layout, self.x, &mut y);
         let mut gx = vec![0f32; self.x.len()];
-        let dt = kernel::backward(k, self.layout, self.x, self.gy, &mut gx);
+        let dt = kernel::backward(k, self.layout, self.x, &y, self.gy, &mut gx);
         (y, sat, gx, dt)
     }
 }

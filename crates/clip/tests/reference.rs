@@ -110,7 +110,7 @@ struct F32Check {
 impl Dispatch<(f32, f32, f32)> for F32Check {
     fn call<K: ClipFn>(self, k: K) -> (f32, f32, f32) {
         let y = k.forward(self.x, self.t);
-        let (dx, dt) = k.backward(self.x, self.t);
+        let (dx, dt) = k.backward(self.x, y, self.t);
         (y, dx, dt)
     }
 }

@@ -27,7 +27,7 @@ impl ClipFn for HardClamp {
         }
     }
     #[inline(always)]
-    fn backward(&self, x: f32, t: f32) -> (f32, f32) {
+    fn backward(&self, x: f32, _y: f32, t: f32) -> (f32, f32) {
         // Separate selects, no else-if chain: LLVM turns these into vector blends.
         let up = if x > t { 1.0 } else { 0.0 };
         let down = if x < -t { 1.0 } else { 0.0 };
@@ -65,7 +65,7 @@ mod tests {
             );
             assert_eq!(HardClamp.forward(x as f32, t as f32), y as f32);
             assert_eq!(
-                HardClamp.backward(x as f32, t as f32),
+                HardClamp.backward(x as f32, y as f32, t as f32),
                 (dx as f32, dt as f32)
             );
         }

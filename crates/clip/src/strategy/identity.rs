@@ -18,7 +18,7 @@ impl ClipFn for Identity {
         x
     }
     #[inline(always)]
-    fn backward(&self, _x: f32, _theta: f32) -> (f32, f32) {
+    fn backward(&self, _x: f32, _y: f32, _theta: f32) -> (f32, f32) {
         (1.0, 0.0)
     }
     #[inline(always)]

@@ -40,8 +40,9 @@ pub struct Eval<F> {
 pub trait ClipFn: Copy + Send + Sync + 'static {
     fn eval64(&self, x: f64, theta: f64) -> Eval<f64>;
     fn forward(&self, x: f32, theta: f32) -> f32;
-    /// (∂y/∂x, ∂y/∂θ)
-    fn backward(&self, x: f32, theta: f32) -> (f32, f32);
+    /// (∂y/∂x, ∂y/∂θ) at x, given y = forward(x, θ) (which some strategies reuse instead
+    /// of recomputing transcendental functions).
+    fn backward(&self, x: f32, y: f32, theta: f32) -> (f32, f32);
     fn saturated(&self, x: f32, theta: f32) -> bool;
 }
 

@@ -26,7 +26,7 @@ impl ClipFn for Pact {
         }
     }
     #[inline(always)]
-    fn backward(&self, x: f32, a: f32) -> (f32, f32) {
+    fn backward(&self, x: f32, _y: f32, a: f32) -> (f32, f32) {
         let top = x >= a;
         // `&`, not `&&`: no short-circuit branch, so the loop vectorises.
         (
@@ -65,7 +65,10 @@ mod tests {
                 "x={x} a={a}"
             );
             assert_eq!(Pact.forward(x as f32, a as f32), y as f32);
-            assert_eq!(Pact.backward(x as f32, a as f32), (dx as f32, da as f32));
+            assert_eq!(
+                Pact.backward(x as f32, y as f32, a as f32),
+                (dx as f32, da as f32)
+            );
         }
     }
 }

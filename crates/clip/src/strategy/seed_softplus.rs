@@ -42,7 +42,7 @@ impl ClipFn for SeedSoftplus {
         }
     }
     #[inline(always)]
-    fn backward(&self, x: f32, _t: f32) -> (f32, f32) {
+    fn backward(&self, x: f32, _y: f32, _t: f32) -> (f32, f32) {
         (if x > 0.0 { 1.0 } else { 0.0 }, 0.0)
     }
     #[inline(always)]

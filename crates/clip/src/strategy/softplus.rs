@@ -55,7 +55,7 @@ impl ClipFn for SoftplusClamp {
         c + (fastmath::log1p_unit(e_lo) - fastmath::log1p_unit(e_hi)) * self.inv_beta
     }
     #[inline(always)]
-    fn backward(&self, x: f32, t: f32) -> (f32, f32) {
+    fn backward(&self, x: f32, _y: f32, t: f32) -> (f32, f32) {
         let (s_hi, s_hi_mirror) = fastmath::sigmoid_pair(self.beta * (x - t));
         let (s_lo, _) = fastmath::sigmoid_pair(-self.beta * (x + t));
         (s_hi_mirror - s_lo, s_hi - s_lo)
