@@ -3,6 +3,7 @@
 mod bench;
 mod curves;
 mod data;
+mod run;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,11 @@ enum Command {
     Verify(train::VerifyArgs),
     /// Training and forward throughput (images/s, JSON) on synthetic batches.
     BenchTrain(bench::Args),
+    /// Run a study (experiments/*.toml): every run, resumable, locally or on Slurm.
+    Run(run::Args),
+    /// One planned run of a study in its own process (started by `run`).
+    #[command(hide = true)]
+    RunWorker(run::WorkerArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -40,5 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Verify(a) => train::verify(a),
         Command::BenchTrain(a) => bench::run(a),
+        Command::Run(a) => run::run(a),
+        Command::RunWorker(a) => run::worker(a),
     }
 }

@@ -1,0 +1,25 @@
+//! clipbench sweeps: a study file (experiments/*.toml) → a validated [`RunPlan`] → runs,
+//! on this machine ([`local`]: a pool of worker processes, resumable, locked) or on a Slurm
+//! cluster ([`slurm`]: one job array over the incomplete runs).
+//!
+//! - [`spec`]: the study file's typed form; [`source`]: its text and key spans (errors name
+//!   file, line, column and key); [`grid`]: grids over numeric settings; [`plan`]: validation.
+//! - [`layout`]: where a study's files live; [`lock`]: OS file locks; [`worker`]: one run in
+//!   its own process; [`report`]: outcomes and the one-line summary; [`progress`], [`signal`].
+
+pub mod error;
+pub mod grid;
+pub mod layout;
+pub mod local;
+pub mod lock;
+pub mod plan;
+pub mod progress;
+pub mod report;
+pub mod signal;
+pub mod slurm;
+pub mod source;
+pub mod spec;
+pub mod worker;
+
+pub use error::{Problem, SweepError};
+pub use plan::{PlannedRun, RunPlan};
