@@ -46,6 +46,13 @@ curves: build
     {{bin}} curves --strategy softplus-learnable --threshold 1 --beta 5 --from -4 --to 4 --points 401 --format csv > results/curves/softplus-learnable-beta5.csv.tmp
     mv results/curves/softplus-learnable-beta5.csv.tmp results/curves/softplus-learnable-beta5.csv
 
-# The main job. Today: data and function shapes (training and sweeps come with issues 3–5).
-run-all: (fetch "fashion-mnist") curves
-    @echo "run-all: results/curves/ written"
+# A study through the local runner (resumes; see crates/sweep/README.md).
+study NAME: build
+    {{bin}} run experiments/{{NAME}}.toml
+
+# The synthetic study: seconds.
+smoke: (study "smoke")
+
+# The main job: data, the default study (resumable), function shapes.
+run-all: (fetch "fashion-mnist") (study "default") curves
+    @echo "run-all: results/default/runs/ and results/curves/ written"
