@@ -3,11 +3,9 @@
 
 use dfdx::prelude::*;
 
-use crate::kernel::{self, Layout};
+use crate::cpu::add_rho_grad;
 use crate::layer::{Act, ClipLayer, ClipStats, Shape4};
 use crate::raw;
-use crate::strategy::{ClipFn, Dispatch};
-use crate::threshold;
 use crate::ClipError;
 
 fn cpu_err(e: CpuError) -> ClipError {
@@ -23,30 +21,12 @@ pub fn clip_fused<T: Tape<f32, Cpu>>(
     layer.check_shape(&dims)?;
     let (x, mut tape) = x.split_tape();
     let dev = x.device().clone();
-    let thetas = if layer.rho.is_some() {
-        layer.theta_f32()
-    } else {
-        vec![1.0]
-    };
+    let kernels = layer.cpu_kernels();
     let plane = dims.2 * dims.3;
-    let pre_relu = layer.pre_relu;
-    let beta = layer.params.beta as f32;
-    let strategy = layer.params.strategy;
 
     let xs = raw::cpu_slice(&x);
     let mut y = vec![0f32; xs.len()];
-    let layout = Layout {
-        thetas: &thetas,
-        plane,
-        pre_relu,
-    };
-    struct Fwd<'a>(Layout<'a>, &'a [f32], &'a mut [f32]);
-    impl Dispatch<u64> for Fwd<'_> {
-        fn call<K: ClipFn>(self, k: K) -> u64 {
-            kernel::forward(k, self.0, self.1, self.2)
-        }
-    }
-    let saturated = strategy.dispatch(beta, Fwd(layout, &xs, &mut y));
+    let saturated = kernels.forward(&xs, &mut y, plane);
     let total = xs.len() as u64;
     drop(xs);
     let out = dev.try_tensor_from_vec(y, dims).map_err(cpu_err)?;
@@ -66,25 +46,9 @@ pub fn clip_fused<T: Tape<f32, Cpu>>(
             let xs = raw::cpu_slice(&x);
             let ys = raw::cpu_slice(&out_id);
             let gx = grads.get_or_alloc_mut(&x)?;
-            let layout = Layout {
-                thetas: &thetas,
-                plane,
-                pre_relu,
-            };
-            struct Bwd<'a>(Layout<'a>, [&'a [f32]; 3], &'a mut [f32]);
-            impl Dispatch<Vec<f64>> for Bwd<'_> {
-                fn call<K: ClipFn>(self, k: K) -> Vec<f64> {
-                    let [x, y, gy] = self.1;
-                    kernel::backward(k, self.0, x, y, gy, self.2)
-                }
-            }
-            let dtheta = strategy.dispatch(beta, Bwd(layout, [&xs, &ys, gy], gx));
+            let dtheta = kernels.backward(&xs, &ys, gy, gx, plane);
             if let Some(r) = &rho {
-                let rho_vals = r.as_vec();
-                let g = grads.get_or_alloc_mut(r)?;
-                for ((gr, dt), rv) in g.iter_mut().zip(dtheta).zip(rho_vals) {
-                    *gr += (dt * threshold::dtheta_drho(f64::from(rv))) as f32;
-                }
+                add_rho_grad(r, grads, &dtheta)?;
             }
             Ok(())
         });

@@ -58,6 +58,7 @@ trait Elem: Copy {
     fn fwd(self, x: f32, t: f32) -> (f32, bool);
     /// (∂y/∂x, ∂y/∂θ) given the forward output y
     fn bwd(self, x: f32, y: f32, t: f32) -> (f32, f32);
+    fn sat(self, x: f32, t: f32) -> bool;
 }
 
 impl<K: ClipFn> Elem for Plain<K> {
@@ -68,6 +69,10 @@ impl<K: ClipFn> Elem for Plain<K> {
     #[inline(always)]
     fn bwd(self, x: f32, y: f32, t: f32) -> (f32, f32) {
         self.0.backward(x, y, t)
+    }
+    #[inline(always)]
+    fn sat(self, x: f32, t: f32) -> bool {
+        self.0.saturated(x, t)
     }
 }
 
@@ -82,6 +87,10 @@ impl<K: ClipFn> Elem for Relu<K> {
         let r = if x > 0.0 { x } else { 0.0 };
         let (dx, dt) = self.0.backward(r, y, t);
         (if x > 0.0 { dx } else { 0.0 }, dt)
+    }
+    #[inline(always)]
+    fn sat(self, x: f32, t: f32) -> bool {
+        self.0.saturated(if x > 0.0 { x } else { 0.0 }, t)
     }
 }
 
@@ -105,6 +114,35 @@ pub fn forward<K: ClipFn>(k: K, layout: Layout<'_>, x: &[f32], y: &mut [f32]) ->
             });
             count
         })
+        .sum()
+}
+
+/// The number of elements `forward` would count as saturated, without computing y (for ops
+/// that apply the clip to fewer elements than they report on, like the fused clip-pool).
+pub fn count_saturated<K: ClipFn>(k: K, layout: Layout<'_>, x: &[f32]) -> u64 {
+    x.par_chunks(CHUNK)
+        .enumerate()
+        .map(|(ci, xc)| {
+            let base = ci * CHUNK;
+            let mut count = 0u64;
+            layout.segments(base, base + xc.len(), |s, e, c| {
+                let t = layout.thetas[c];
+                let xs = &xc[s - base..e - base];
+                count += if layout.pre_relu {
+                    sat_loop(Relu(k), xs, t)
+                } else {
+                    sat_loop(Plain(k), xs, t)
+                };
+            });
+            count
+        })
+        .sum()
+}
+
+#[inline(always)]
+fn sat_loop<E: Elem>(k: E, x: &[f32], t: f32) -> u64 {
+    x.chunks(BLOCK)
+        .map(|b| u64::from(b.iter().map(|&v| u32::from(k.sat(v, t))).sum::<u32>()))
         .sum()
 }
 

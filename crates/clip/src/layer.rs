@@ -149,7 +149,8 @@ impl<D: Device<f32>> ClipLayer<D> {
             .collect()
     }
 
-    pub(crate) fn check_shape(&self, dims: &Shape4) -> Result<(), ClipError> {
+    /// A per-channel layer accepts only inputs with its channel count.
+    pub fn check_shape(&self, dims: &Shape4) -> Result<(), ClipError> {
         if self.params.per_channel && dims.1 != self.channels {
             return Err(ClipError::ShapeMismatch {
                 expected: self.channels,

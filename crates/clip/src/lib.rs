@@ -5,9 +5,11 @@
 //! - [`kernel`]: fused, vectorised, deterministic CPU loops over slices;
 //! - [`ClipLayer`]: relu → clip with a positive θ (θ_min + softplus(ρ), see [`threshold`]),
 //!   fused on Cpu ([`fused`]) and composed from public dfdx ops elsewhere ([`composed`]);
+//! - [`cpu`]: a layer's kernels over slices, for ops that fuse the clip into more work;
 //! - [`curves`]: the function shapes through the real training kernel.
 
 pub mod composed;
+pub mod cpu;
 pub mod curves;
 mod error;
 pub mod fastmath;

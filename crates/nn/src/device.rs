@@ -3,7 +3,9 @@
 //! versions composed from public ops.
 
 use crate::conv::{self, Conv2dOpts};
-use crate::{pool, NnError, Tensor1, Tensor4};
+use crate::pool::{self, ClipPoolOutput};
+use crate::{NnError, Tensor1, Tensor4};
+use clipbench_clip::{ClipDevice, ClipLayer};
 use dfdx::tensor::{Cpu, Merge, Tape};
 use dfdx::tensor_ops::Device;
 
@@ -25,6 +27,18 @@ pub trait NnDevice: Device<f32> {
 
     /// See [`max_pool2d`](crate::max_pool2d).
     fn max_pool2d<T: Tape<f32, Self>>(x: Tensor4<Self, T>) -> Result<Tensor4<Self, T>, NnError>;
+
+    /// See [`clip_max_pool2d`](crate::clip_max_pool2d); unfused unless a device has better.
+    fn clip_max_pool2d<T: Tape<f32, Self>>(
+        layer: &ClipLayer<Self>,
+        x: Tensor4<Self, T>,
+        want_stats: bool,
+    ) -> ClipPoolOutput<Self, T>
+    where
+        Self: ClipDevice,
+    {
+        pool::clip_then_pool(layer, x, want_stats)
+    }
 }
 
 impl NnDevice for Cpu {
@@ -45,6 +59,14 @@ impl NnDevice for Cpu {
 
     fn max_pool2d<T: Tape<f32, Self>>(x: Tensor4<Self, T>) -> Result<Tensor4<Self, T>, NnError> {
         pool::cpu::max_pool2d(x)
+    }
+
+    fn clip_max_pool2d<T: Tape<f32, Self>>(
+        layer: &ClipLayer<Self>,
+        x: Tensor4<Self, T>,
+        want_stats: bool,
+    ) -> ClipPoolOutput<Self, T> {
+        pool::clip_max_pool2d_cpu(layer, x, want_stats)
     }
 }
 

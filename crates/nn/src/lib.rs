@@ -28,7 +28,7 @@ pub use conv::{conv2d, conv2d_generic, Conv2dOpts};
 pub use device::NnDevice;
 pub use error::NnError;
 pub use linear::linear;
-pub use pool::{max_pool2d, max_pool2d_generic};
+pub use pool::{clip_max_pool2d, clip_then_pool, max_pool2d, max_pool2d_generic, ClipPoolOutput};
 
 use dfdx::tensor::{NoneTape, Tensor};
 

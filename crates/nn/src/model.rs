@@ -9,7 +9,9 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::init::{conv2d_params, linear_params, SplitMix64};
-use crate::{conv2d, linear, max_pool2d, Conv2dOpts, NnDevice, NnError, Tensor1, Tensor2, Tensor4};
+use crate::{
+    clip_max_pool2d, conv2d, linear, Conv2dOpts, NnDevice, NnError, Tensor1, Tensor2, Tensor4,
+};
 
 pub const NUM_CLASSES: usize = 10;
 
@@ -221,16 +223,14 @@ impl<D: NnDevice + ClipDevice> SimpleCnn<D> {
             self.conv1.1.retaped::<T>(),
             opts.without_input_grad(),
         )?;
-        let (x, s1) = self.clip1.forward(x, want_stats)?;
-        let x = max_pool2d(x)?;
+        let (x, s1) = clip_max_pool2d(&self.clip1, x, want_stats)?;
         let x = conv2d(
             x,
             self.conv2.0.retaped::<T>(),
             self.conv2.1.retaped::<T>(),
             opts,
         )?;
-        let (x, s2) = self.clip2.forward(x, want_stats)?;
-        let x = max_pool2d(x)?;
+        let (x, s2) = clip_max_pool2d(&self.clip2, x, want_stats)?;
         let flat = self.cfg.flat_features();
         let (pb, pc, ph, pw) = *x.shape();
         if pc * ph * pw != flat {

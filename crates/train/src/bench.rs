@@ -1,5 +1,7 @@
-//! `clipbench bench-train`: training-step throughput on fixed synthetic batches, the figure
-//! the performance goal is judged on. Forward-only throughput is measured the same way.
+//! `clipbench bench-train`: training-step throughput on a fixed synthetic batch, the figure
+//! the performance goal is judged on. It times [`train_step`], the step a run takes (host
+//! loss and accuracy, f64 gradient norms, divergence check and all), and forward-only
+//! throughput the way evaluation runs it.
 
 use std::time::Instant;
 
@@ -9,7 +11,8 @@ use clipbench_nn::model::{ModelConfig, SimpleCnn, NUM_CLASSES};
 use dfdx::prelude::*;
 use serde::Serialize;
 
-use crate::optim::{Optimizer, OptimizerConfig, ParamUpdate};
+use crate::optim::{Optimizer, OptimizerConfig};
+use crate::step::{n_trainable, train_step, StepOutcome};
 use crate::TrainError;
 
 #[derive(Clone, Debug, Serialize)]
@@ -27,7 +30,79 @@ fn dev_err(e: impl std::fmt::Debug) -> TrainError {
     TrainError::Device(format!("{e:?}"))
 }
 
-/// Times `steps` Adam steps (after 2 warm-up steps) and `steps` forward passes.
+/// A model, an Adam optimizer (lr 1e-3) and one fixed batch: uniform [0, 1) pixels, labels
+/// i mod 10.
+pub struct BenchSetup {
+    pub dev: Cpu,
+    pub model: SimpleCnn<Cpu>,
+    pub opt: Optimizer,
+    pub images: Vec<f32>,
+    pub labels: Vec<u8>,
+}
+
+impl BenchSetup {
+    pub fn new(strategy: Strategy, input: [usize; 3], batch: usize) -> Result<Self, TrainError> {
+        let dev = Cpu::default();
+        let mut model = SimpleCnn::new(ModelConfig::new(input, strategy), 0, &dev)?;
+        let [c, h, w] = input;
+        let mut rng = SplitMix64::new(1);
+        let images: Vec<f32> = (0..batch * c * h * w)
+            .map(|_| rng.next_f64() as f32)
+            .collect();
+        let labels = (0..batch).map(|i| (i % NUM_CLASSES) as u8).collect();
+        let opt = Optimizer::new(
+            OptimizerConfig::Adam {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+                theta_weight_decay: false,
+            },
+            n_trainable(&mut model),
+        );
+        Ok(BenchSetup {
+            dev,
+            model,
+            opt,
+            images,
+            labels,
+        })
+    }
+
+    /// One training step, as a run takes it (not logging).
+    pub fn train_step(&mut self) -> Result<(), TrainError> {
+        let images = self.images.clone();
+        match train_step(
+            &mut self.model,
+            &mut self.opt,
+            &self.dev,
+            images,
+            &self.labels,
+            1e-3,
+            false,
+        )? {
+            StepOutcome::Updated(_) => Ok(()),
+            StepOutcome::Diverged(r) => {
+                Err(TrainError::Device(format!("benchmark step diverged: {r}")))
+            }
+        }
+    }
+
+    /// One forward pass without a tape; returns the logits.
+    pub fn forward(&self) -> Result<Vec<f32>, TrainError> {
+        let [c, h, w] = self.model.cfg.input;
+        let x = self
+            .dev
+            .try_tensor_from_vec(self.images.clone(), (self.labels.len(), c, h, w))
+            .map_err(dev_err)?;
+        let (logits, _) = self.model.forward(x, false)?;
+        Ok(logits.as_vec())
+    }
+}
+
+/// Times `steps` training steps (after 2 warm-up steps), then `steps` forward passes, in a
+/// pool of `threads` threads.
 pub fn bench_train(
     strategy: Strategy,
     input: [usize; 3],
@@ -40,73 +115,18 @@ pub fn bench_train(
         .build()
         .map_err(|e| TrainError::Threads(e.to_string()))?;
     pool.install(|| {
-        let dev = Cpu::default();
-        let cfg = ModelConfig::new(input, strategy);
-        let mut model = SimpleCnn::new(cfg, 0, &dev)?;
-        let [c, h, w] = input;
-        let mut rng = SplitMix64::new(1);
-        let xs: Vec<f32> = (0..batch * c * h * w)
-            .map(|_| rng.next_f64() as f32)
-            .collect();
-        let mut onehot = vec![0f32; batch * NUM_CLASSES];
-        for i in 0..batch {
-            onehot[i * NUM_CLASSES + i % NUM_CLASSES] = 1.0;
-        }
-        let n_params = model.params_mut().len();
-        let mut opt = Optimizer::new(
-            OptimizerConfig::Adam {
-                lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0,
-                theta_weight_decay: false,
-            },
-            n_params,
-        );
-        let mut step = |model: &mut SimpleCnn<Cpu>| -> Result<(), TrainError> {
-            let x = dev
-                .try_tensor_from_vec(xs.clone(), (batch, c, h, w))
-                .map_err(dev_err)?;
-            let y = dev
-                .try_tensor_from_vec(onehot.clone(), (batch, NUM_CLASSES))
-                .map_err(dev_err)?;
-            let (logits, _) = model.forward(x.traced(Gradients::leaky()), false)?;
-            let mut grads = cross_entropy_with_logits_loss(logits, y).backward();
-            let mut params = model.params_mut();
-            let mut vals = Vec::with_capacity(params.len());
-            for p in &params {
-                vals.push((p.values(), p.grad(&mut grads)?));
-            }
-            let mut ups: Vec<ParamUpdate<'_>> = vals
-                .iter_mut()
-                .map(|(v, g)| ParamUpdate {
-                    values: v,
-                    grad: g,
-                    is_theta: false,
-                })
-                .collect();
-            opt.step(1e-3, &mut ups);
-            for (p, (v, _)) in params.iter_mut().zip(&vals) {
-                p.set(v);
-            }
-            Ok(())
-        };
+        let mut s = BenchSetup::new(strategy, input, batch)?;
         for _ in 0..2 {
-            step(&mut model)?;
+            s.train_step()?;
         }
         let t0 = Instant::now();
         for _ in 0..steps {
-            step(&mut model)?;
+            s.train_step()?;
         }
         let train_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         for _ in 0..steps {
-            let x = dev
-                .try_tensor_from_vec(xs.clone(), (batch, c, h, w))
-                .map_err(dev_err)?;
-            let (logits, _) = model.forward(x, false)?;
-            std::hint::black_box(logits);
+            std::hint::black_box(s.forward()?);
         }
         let fwd_s = t1.elapsed().as_secs_f64();
         let imgs = (batch * steps) as f64;

@@ -3,6 +3,7 @@
 //! - [`config::RunConfig`]: the resolved config (hashed into the run id);
 //! - [`run::train_loop`]: the loop, optimizer ([`optim`]), schedule ([`schedule`]),
 //!   divergence check, records ([`records`]) into sinks ([`sink`]);
+//! - [`step::train_step`]: one step, shared by the loop and `bench-train`;
 //! - [`out`]: the run directory (manifest, metrics.jsonl, timing.jsonl, summary.json) and
 //!   `verify` (rerun and compare bytes).
 
@@ -17,6 +18,7 @@ pub mod records;
 pub mod run;
 pub mod schedule;
 pub mod sink;
+pub mod step;
 
 pub use config::RunConfig;
 pub use error::TrainError;

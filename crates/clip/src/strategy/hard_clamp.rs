@@ -9,6 +9,8 @@ use super::{ClipFn, Eval};
 pub struct HardClamp;
 
 impl ClipFn for HardClamp {
+    const MONOTONE: bool = true;
+
     fn eval64(&self, x: f64, t: f64) -> Eval<f64> {
         let inside = x.abs() <= t;
         Eval {

@@ -6,6 +6,8 @@ use super::{ClipFn, Eval};
 pub struct Identity;
 
 impl ClipFn for Identity {
+    const MONOTONE: bool = true;
+
     fn eval64(&self, x: f64, _theta: f64) -> Eval<f64> {
         Eval {
             y: x,

@@ -38,6 +38,13 @@ pub struct Eval<F> {
 /// θ ≥ 1e-3); `forward`/`backward` are the f32 training kernel and must be branch-free enough
 /// to vectorise (selects are fine). `saturated` defines the clip fraction that runs log.
 pub trait ClipFn: Copy + Send + Sync + 'static {
+    /// Whether f is non-decreasing in x on x ≥ 0 (after relu), for every θ, and its f32
+    /// `forward` too up to its own rounding error. Then max-pooling commutes with relu → clip,
+    /// and the CNN pools first and clips a quarter of the elements (see `clipbench-nn`'s
+    /// fused clip-pool). A strategy that
+    /// leaves it `false` is applied to every element before pooling: slower, never wrong.
+    /// `tests/monotone.rs` checks the claim for every built-in strategy.
+    const MONOTONE: bool = false;
     fn eval64(&self, x: f64, theta: f64) -> Eval<f64>;
     fn forward(&self, x: f32, theta: f32) -> f32;
     /// (∂y/∂x, ∂y/∂θ) at x, given y = forward(x, θ) (which some strategies reuse instead

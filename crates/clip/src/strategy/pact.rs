@@ -8,6 +8,8 @@ use super::{ClipFn, Eval};
 pub struct Pact;
 
 impl ClipFn for Pact {
+    const MONOTONE: bool = true;
+
     fn eval64(&self, x: f64, a: f64) -> Eval<f64> {
         let top = x >= a;
         Eval {

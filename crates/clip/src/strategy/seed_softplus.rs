@@ -13,6 +13,8 @@ use crate::fastmath;
 pub struct SeedSoftplus;
 
 impl ClipFn for SeedSoftplus {
+    const MONOTONE: bool = true;
+
     fn eval64(&self, x: f64, t: f64) -> Eval<f64> {
         let u = x / t;
         let s = t * stable64::softplus(u) - t * (-u.abs()).exp().ln_1p();

@@ -36,6 +36,8 @@ impl SoftplusClamp {
 }
 
 impl ClipFn for SoftplusClamp {
+    const MONOTONE: bool = true;
+
     fn eval64(&self, x: f64, t: f64) -> Eval<f64> {
         let b = self.beta64;
         let l = |z: f64| (-b * z.abs()).exp().ln_1p() / b;

@@ -10,6 +10,8 @@ use crate::fastmath;
 pub struct TanhClip;
 
 impl ClipFn for TanhClip {
+    const MONOTONE: bool = true;
+
     fn eval64(&self, x: f64, t: f64) -> Eval<f64> {
         let u = x / t;
         let th = u.tanh();

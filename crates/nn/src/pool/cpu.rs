@@ -45,7 +45,7 @@ pub(crate) fn max_pool2d<T: Tape<f32, Cpu>>(
 
 /// Pools every (h × w) plane of `x`; returns the maxima and each window's winner (0..4,
 /// row-major within the window).
-fn forward(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
+pub(crate) fn forward(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
     let (ho, wo) = (h / 2, w / 2);
     let n_out = x.len() / (h * w) * ho * wo;
     let mut out = vec![0.0f32; n_out];
@@ -105,7 +105,13 @@ fn right_wins(left: f32, right: f32) -> bool {
 }
 
 /// dx[winner of each window] += dy.
-fn backward(dx: &mut [f32], dy: &[f32], arg: &[u8], h: usize, w: usize) -> Result<(), CpuError> {
+pub(crate) fn backward(
+    dx: &mut [f32],
+    dy: &[f32],
+    arg: &[u8],
+    h: usize,
+    w: usize,
+) -> Result<(), CpuError> {
     let (ho, wo) = (h / 2, w / 2);
     if dy.len() != arg.len()
         || dx.len() / (h * w) * ho * wo != dy.len()

@@ -6,6 +6,7 @@
 //! in row-major window order, like PyTorch; dfdx's `max` sends it to every tied element) and
 //! NaN (the CPU kernel propagates it, like PyTorch; dfdx's `max` skips it).
 
+mod clip_pool;
 pub(crate) mod cpu;
 mod generic;
 
@@ -14,6 +15,8 @@ use dfdx::shapes::HasShape;
 use dfdx::tensor::Tape;
 use dfdx::tensor_ops::Device;
 
+pub(crate) use clip_pool::clip_max_pool2d_cpu;
+pub use clip_pool::{clip_max_pool2d, clip_then_pool, ClipPoolOutput};
 pub use generic::max_pool2d_generic;
 
 /// Max pooling through the device's preferred kernel (see [`NnDevice`]).
