@@ -32,6 +32,24 @@ ci: lint test
 bench FILTER="":
     cargo bench -p clipbench-benches -- {{FILTER}}
 
+# PyTorch speed reference: reference/pytorch/.venv with the pinned torch (skipped when present).
+torch-setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv=reference/pytorch/.venv
+    want=$(sed -n 's/^torch==//p' reference/pytorch/requirements.txt)
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import sys, torch; sys.exit(torch.__version__.split('+')[0] != '$want')" 2>/dev/null; then
+        echo "torch-setup: $venv already imports torch $want"
+        exit 0
+    fi
+    "${PYTHON:-python3}" -m venv "$venv"
+    "$venv/bin/pip" install -r reference/pytorch/requirements.txt
+    "$venv/bin/python" -c "import torch; print('torch-setup: torch', torch.__version__)"
+
+# clipbench vs PyTorch, interleaved, ratio per strategy (reference/pytorch/README.md).
+bench-vs-torch *ARGS: build torch-setup
+    reference/pytorch/.venv/bin/python reference/pytorch/compare.py --clipbench {{bin}} {{ARGS}}
+
 # Fetch a data set into ./data (or $CLIPBENCH_DATA_DIR) and verify it.
 fetch NAME="fashion-mnist": build
     {{bin}} data fetch {{NAME}}
@@ -50,9 +68,22 @@ curves: build
 study NAME: build
     {{bin}} run experiments/{{NAME}}.toml
 
-# The synthetic study: seconds.
-smoke: (study "smoke")
+# The synthetic study (seconds), then its tables, figures and report.md.
+smoke: (study "smoke") (report "results/smoke")
 
-# The main job: data, the default study (resumable), function shapes.
-run-all: (fetch "fashion-mnist") (study "default") curves
-    @echo "run-all: results/default/runs/ and results/curves/ written"
+# A study directory's tables: DIR/tables/ (CSV, Parquet, Markdown, LaTeX).
+aggregate DIR: build
+    {{bin}} aggregate {{DIR}}
+
+# A study directory's figures: DIR/figures/ (PNG and SVG).
+plot DIR: build
+    {{bin}} plot {{DIR}}
+
+# Tables, figures and DIR/report.md.
+report DIR: build
+    {{bin}} report {{DIR}}
+
+# The main job: build, data (fetched if missing), the default study (resumes: rerun after an
+# interruption), its tables, figures and report.md, and the function-shape data.
+run-all: build (fetch "fashion-mnist") (study "default") (report "results/default") curves
+    @echo "run-all: results/default/{report.md,tables/,figures/} and results/curves/ written"

@@ -1,5 +1,6 @@
 //! The subcommands (**contract**: names and flags as in DESIGN.md "CLI").
 
+mod analysis;
 mod bench;
 mod curves;
 mod data;
@@ -37,6 +38,12 @@ enum Command {
     /// One planned run of a study in its own process (started by `run`).
     #[command(hide = true)]
     RunWorker(run::WorkerArgs),
+    /// A study's tables (RESULTS_DIR/tables/: CSV, Parquet, Markdown, LaTeX).
+    Aggregate(analysis::AggregateArgs),
+    /// A study's figures (RESULTS_DIR/figures/: PNG and SVG).
+    Plot(analysis::PlotArgs),
+    /// Tables, figures and RESULTS_DIR/report.md.
+    Report(analysis::ReportArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -48,5 +55,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchTrain(a) => bench::run(a),
         Command::Run(a) => run::run(a),
         Command::RunWorker(a) => run::worker(a),
+        Command::Aggregate(a) => analysis::aggregate(a),
+        Command::Plot(a) => analysis::plot(a),
+        Command::Report(a) => analysis::report(a),
     }
 }

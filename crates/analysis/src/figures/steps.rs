@@ -1,0 +1,331 @@
+//! Per-step figures: training loss, test accuracy, gradient norm (log scale) and θ per layer,
+//! each a mean line with a 95% band across seeds per strategy, legend beside the chart.
+
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::data::CurveSet;
+use super::{
+    dashed, draw_legend, extent, log_tick, padded, render, step_tick, strategy_color, tick,
+    DrawResult, Format, LegendEntry, FONT, LEGEND_W,
+};
+use crate::error::Result;
+
+/// Most points drawn per line (long runs are thinned evenly; the band is thinned alike).
+const MAX_POINTS: usize = 1500;
+
+fn thin(c: &CurveSet) -> Vec<usize> {
+    let n = c.x.len();
+    let k = n.div_ceil(MAX_POINTS).max(1);
+    let mut idx: Vec<usize> = (0..n).step_by(k).collect();
+    if n > 0 && idx.last() != Some(&(n - 1)) {
+        idx.push(n - 1);
+    }
+    idx
+}
+
+#[derive(Clone)]
+struct Axes<'a> {
+    caption: &'a str,
+    y_desc: &'a str,
+    log_y: bool,
+    markers: bool,
+}
+
+/// A curve with its legend text.
+pub type Labeled = (String, CurveSet);
+
+fn legend(curves: &[Labeled]) -> Vec<LegendEntry> {
+    curves
+        .iter()
+        .map(|(label, c)| LegendEntry {
+            label: label.clone(),
+            color: strategy_color(&c.strategy),
+            dashed: dashed(&c.strategy),
+        })
+        .collect()
+}
+
+/// Strategy names as legend text.
+fn by_strategy(curves: &[CurveSet]) -> Vec<Labeled> {
+    curves
+        .iter()
+        .map(|c| (c.strategy.clone(), c.clone()))
+        .collect()
+}
+
+/// One chart: a band and a mean line per curve.
+fn draw_band_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    curves: &[Labeled],
+    ax: &Axes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (x0, x1) = extent(curves.iter().flat_map(|(_, c)| c.x.iter()));
+    // Per-epoch figures start at step 0 so that one epoch (one point) is not a lone dot in
+    // the middle of an arbitrary window.
+    let (x0, x1) = if ax.markers && x1.is_finite() {
+        (0.0, x1 * 1.03)
+    } else {
+        padded(x0, x1, 0.01)
+    };
+    let (y0, y1) = extent(
+        curves
+            .iter()
+            .flat_map(|(_, c)| c.lo.iter().chain(&c.hi).chain(&c.mean)),
+    );
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(ax.caption, (FONT, 22))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(84);
+    if ax.log_y {
+        // The range follows the mean lines (a decade of room each side) and takes in the bands
+        // only that far: a band from 2–3 seeds of a diverging run spans dozens of decades and
+        // would flatten every line. Bands are cut at the range.
+        let (m0, m1) = extent(
+            curves
+                .iter()
+                .flat_map(|(_, c)| c.mean.iter())
+                .filter(|v| **v > 0.0),
+        );
+        let (y0, y1) = if m0 > 0.0 && m1.is_finite() {
+            let lo = extent(
+                curves
+                    .iter()
+                    .flat_map(|(_, c)| c.lo.iter())
+                    .filter(|v| **v > 0.0),
+            )
+            .0;
+            (
+                lo.max(m0 / 10.0).min(m0) / 1.2,
+                y1.min(m1 * 10.0).max(m1) * 1.2,
+            )
+        } else {
+            (1e-3, 1.0)
+        };
+        let clipped: Vec<Labeled> = curves
+            .iter()
+            .map(|(l, c)| {
+                let mut c = c.clone();
+                for v in
+                    c.lo.iter_mut()
+                        .chain(c.hi.iter_mut())
+                        .chain(c.mean.iter_mut())
+                {
+                    *v = v.clamp(y0, y1);
+                }
+                (l.clone(), c)
+            })
+            .collect();
+        let curves = &clipped;
+        let mut chart = builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc(ax.y_desc)
+            .x_label_formatter(&step_tick)
+            .y_label_formatter(&log_tick)
+            .y_labels(30)
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        series(&mut chart, curves, ax)?;
+    } else {
+        let (y0, y1) = padded(y0, y1, 0.05);
+        let mut chart = builder.build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .y_desc(ax.y_desc)
+            .x_label_formatter(&step_tick)
+            .y_label_formatter(&tick)
+            .label_style((FONT, 16))
+            .axis_desc_style((FONT, 18))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        series(&mut chart, curves, ax)?;
+    }
+    Ok(())
+}
+
+fn series<'a, DB: DrawingBackend + 'a, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    curves: &[Labeled],
+    ax: &Axes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    // Bands first (light fill, thin edges), so every line stays on top of every band.
+    for (_, c) in curves {
+        let idx = thin(c);
+        let color = strategy_color(&c.strategy);
+        if idx.len() >= 2 && c.n.iter().any(|&n| n >= 2) {
+            let mut poly: Vec<(f64, f64)> = idx.iter().map(|&i| (c.x[i], c.hi[i])).collect();
+            poly.extend(idx.iter().rev().map(|&i| (c.x[i], c.lo[i])));
+            chart.draw_series(std::iter::once(Polygon::new(
+                poly,
+                color.mix(0.10).filled(),
+            )))?;
+            for edge in [&c.lo, &c.hi] {
+                let pts: Vec<(f64, f64)> = idx.iter().map(|&i| (c.x[i], edge[i])).collect();
+                chart.draw_series(LineSeries::new(pts, color.mix(0.35).stroke_width(1)))?;
+            }
+        }
+    }
+    for (_, c) in curves {
+        let idx = thin(c);
+        let color = strategy_color(&c.strategy);
+        let pts: Vec<(f64, f64)> = idx.iter().map(|&i| (c.x[i], c.mean[i])).collect();
+        let style = color.stroke_width(2);
+        if dashed(&c.strategy) {
+            chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 6, style))?;
+        } else {
+            chart.draw_series(LineSeries::new(pts.clone(), style))?;
+        }
+        if ax.markers {
+            // Per-epoch points also carry their interval as an error bar: with few epochs
+            // the band alone is a thin sliver (with one epoch it is nothing).
+            chart.draw_series(idx.iter().filter(|&&i| c.n[i] >= 2).map(|&i| {
+                PathElement::new(
+                    vec![(c.x[i], c.lo[i]), (c.x[i], c.hi[i])],
+                    color.stroke_width(2),
+                )
+            }))?;
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+        }
+    }
+    Ok(())
+}
+
+/// A chart with the legend in a panel to its right.
+fn draw_with_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    curves: &[Labeled],
+    ax: &Axes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (w, _) = root.dim_in_pixel();
+    let (main, side) = root.split_horizontally(w.saturating_sub(LEGEND_W));
+    draw_band_chart(&main, curves, ax)?;
+    draw_legend(&side, &legend(curves))
+}
+
+/// Training loss (per-batch, logged steps) vs step.
+pub fn loss_vs_step(
+    curves: &[CurveSet],
+    title: &str,
+    stem: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    let ax = Axes {
+        caption: title,
+        y_desc: "training loss (batch)",
+        log_y: false,
+        markers: false,
+    };
+    let c = by_strategy(curves);
+    render!(stem, (1300, 760), formats, |root| draw_with_legend(
+        &root, &c, &ax
+    ))
+}
+
+/// Test accuracy (end of each epoch) vs step.
+pub fn test_acc_vs_step(
+    curves: &[CurveSet],
+    title: &str,
+    stem: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    let ax = Axes {
+        caption: title,
+        y_desc: "test accuracy",
+        log_y: false,
+        markers: true,
+    };
+    let c = by_strategy(curves);
+    render!(stem, (1300, 760), formats, |root| draw_with_legend(
+        &root, &c, &ax
+    ))
+}
+
+/// Global gradient norm (before the update) vs step, log scale.
+pub fn grad_norm_vs_step(
+    curves: &[CurveSet],
+    title: &str,
+    stem: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    let ax = Axes {
+        caption: title,
+        y_desc: "global gradient norm (log)",
+        log_y: true,
+        markers: false,
+    };
+    let c = by_strategy(curves);
+    render!(stem, (1300, 760), formats, |root| draw_with_legend(
+        &root, &c, &ax
+    ))
+}
+
+/// θ − θ0 (PACT: α − α0) per clip layer vs step, one panel per layer; the legend names each
+/// strategy's θ0. `layers`: (layer, curves of θ − θ0 with their legend text).
+pub fn theta_vs_step(
+    layers: &[(String, Vec<Labeled>)],
+    title: &str,
+    stem: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    let width = 640 * layers.len().max(1) as u32 + LEGEND_W;
+    render!(stem, (width, 700), formats, |root| draw_theta(
+        &root, layers, title
+    ))
+}
+
+fn draw_theta<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    layers: &[(String, Vec<Labeled>)],
+    title: &str,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let root = root.titled(title, (FONT, 24))?;
+    let (w, _) = root.dim_in_pixel();
+    let (main, side) = root.split_horizontally(w.saturating_sub(LEGEND_W));
+    let panels = main.split_evenly((1, layers.len().max(1)));
+    for ((layer, curves), area) in layers.iter().zip(&panels) {
+        let y_desc = format!("θ − θ0 of {layer}");
+        let ax = Axes {
+            caption: layer,
+            y_desc: &y_desc,
+            log_y: false,
+            markers: false,
+        };
+        draw_band_chart(area, curves, &ax)?;
+    }
+    // One legend for all panels: the first panel's labels name the layers' θ0.
+    let mut entries: Vec<LegendEntry> = Vec::new();
+    for (_, curves) in layers {
+        for e in legend(curves) {
+            if !entries
+                .iter()
+                .any(|x| x.color == e.color && x.dashed == e.dashed)
+            {
+                entries.push(e);
+            }
+        }
+    }
+    draw_legend(&side, &entries)
+}

@@ -1,0 +1,92 @@
+//! clipbench-analysis: reads a study's run directories (`results/<study>/runs/*/`), aggregates
+//! them with polars, computes the statistics, and writes the tables, figures and report.
+//!
+//! Data flows one way: run files → [`Study`] (manifests, summaries) + [`Logs`] (metrics.jsonl
+//! in polars) → [`Aggregate`] → `tables/`, `figures/`, `report.md`. This crate never links
+//! dfdx or the training crates: the runner and the analysis talk only through files.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), clipbench_analysis::AnalysisError> {
+//! use clipbench_analysis::{Analysis, Options};
+//! let a = Analysis::load(std::path::Path::new("results/smoke"), &Options::default())?;
+//! let tables = a.write_tables()?;
+//! let figures = a.plot(None, &clipbench_analysis::figures::Format::ALL)?;
+//! a.write_report(&tables, &figures)?;
+//! # Ok(()) }
+//! ```
+
+pub mod aggregate;
+mod atomic;
+pub mod error;
+pub mod figures;
+mod frame;
+pub mod logs;
+pub mod plot;
+pub mod report;
+pub mod schema;
+pub mod stats;
+pub mod study;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+
+pub use aggregate::{aggregate, Aggregate, Options};
+pub use error::{AnalysisError, Result};
+pub use figures::ShapeCurve;
+pub use logs::Logs;
+pub use plot::FigureFile;
+pub use study::Study;
+pub use tables::TableFiles;
+
+/// A loaded and aggregated study.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    pub study: Study,
+    pub logs: Logs,
+    pub agg: Aggregate,
+}
+
+impl Analysis {
+    /// Reads every complete run under `root/runs/` and aggregates them.
+    pub fn load(root: &Path, opts: &Options) -> Result<Analysis> {
+        let study = Study::load(root)?;
+        let logs = logs::load(&study)?;
+        let agg = aggregate(&study, &logs, opts)?;
+        Ok(Analysis { study, logs, agg })
+    }
+
+    pub fn tables_dir(&self) -> PathBuf {
+        self.study.root.join("tables")
+    }
+
+    pub fn figures_dir(&self) -> PathBuf {
+        self.study.root.join("figures")
+    }
+
+    /// Writes `tables/`.
+    pub fn write_tables(&self) -> Result<TableFiles> {
+        tables::write_tables(&self.study, &self.agg, &self.tables_dir())
+    }
+
+    /// Writes `figures/`; `shapes` are the curves of the function-shape figure (from
+    /// `clipbench curves`), if any.
+    pub fn plot(
+        &self,
+        shapes: Option<&[ShapeCurve]>,
+        formats: &[figures::Format],
+    ) -> Result<Vec<FigureFile>> {
+        plot::plot_study(
+            &self.study,
+            &self.logs,
+            &self.agg,
+            shapes,
+            &self.figures_dir(),
+            formats,
+        )
+    }
+
+    /// Writes `report.md` beside `runs/`.
+    pub fn write_report(&self, tables: &TableFiles, figures: &[FigureFile]) -> Result<PathBuf> {
+        report::write_report(&self.study, &self.agg, tables, figures)
+    }
+}

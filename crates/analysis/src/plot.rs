@@ -1,0 +1,181 @@
+//! Every figure of a study into `figures/`: per grid point the per-step figures and the final
+//! accuracy; the lr sweep when the study has an lr grid; the function shapes when given.
+
+use std::path::{Path, PathBuf};
+
+use crate::aggregate::Aggregate;
+use crate::error::Result;
+use crate::figures::strategies::FinalAccRow;
+use crate::figures::{self, file_tag, CurveSet, Format, ShapeCurve, StepCurves};
+use crate::logs::Logs;
+use crate::study::{grid_label, Study};
+
+/// A figure written, with what it shows (the report's caption).
+#[derive(Clone, Debug, PartialEq)]
+pub struct FigureFile {
+    /// First file written (the PNG when PNG is among the formats).
+    pub path: PathBuf,
+    pub caption: String,
+}
+
+/// Draws every figure under `dir`. `shapes`: the curves of the function-shape figure.
+pub fn plot_study(
+    study: &Study,
+    logs: &Logs,
+    agg: &Aggregate,
+    shapes: Option<&[ShapeCurve]>,
+    dir: &Path,
+    formats: &[Format],
+) -> Result<Vec<FigureFile>> {
+    figures::ensure_dir(dir)?;
+    let curves = StepCurves::compute(study, logs)?;
+    let mut out = Vec::new();
+    let mut add = |paths: Vec<PathBuf>, caption: String| {
+        if let Some(p) = paths.into_iter().next() {
+            out.push(FigureFile { path: p, caption });
+        }
+    };
+    let n_seeds = study
+        .runs
+        .iter()
+        .map(|r| r.seed)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    for p in 0..study.n_points() {
+        let groups: Vec<usize> = (0..study.groups.len())
+            .filter(|&g| study.groups[g].point == p)
+            .collect();
+        let Some(&g0) = groups.first() else { continue };
+        let label = grid_label(&study.groups[g0].grid);
+        let (suffix, at) = if label.is_empty() {
+            (String::new(), String::new())
+        } else {
+            (format!("-{}", file_tag(&label)), format!(" at {label}"))
+        };
+        let pick = |v: &[CurveSet]| -> Vec<CurveSet> {
+            v.iter()
+                .filter(|c| groups.contains(&c.group))
+                .cloned()
+                .collect()
+        };
+        let title = |what: &str| {
+            format!(
+                "{what}: {}{at} (mean, 95% CI over {n_seeds} seeds)",
+                study.name
+            )
+        };
+        add(
+            figures::loss_vs_step(
+                &pick(&curves.loss),
+                &title("Training loss"),
+                &dir.join(format!("loss{suffix}")),
+                formats,
+            )?,
+            format!(
+                "Training loss vs step{at}: mean over seeds per strategy, band = 95% t-interval."
+            ),
+        );
+        add(
+            figures::test_acc_vs_step(
+                &pick(&curves.test_acc),
+                &title("Test accuracy"),
+                &dir.join(format!("test_acc{suffix}")),
+                formats,
+            )?,
+            format!("Test accuracy after each epoch vs step{at}."),
+        );
+        add(
+            figures::grad_norm_vs_step(
+                &pick(&curves.grad_norm),
+                &format!("Global gradient norm: {}{at} (geometric mean, 95% CI)", study.name),
+                &dir.join(format!("grad_norm{suffix}")),
+                formats,
+            )?,
+            format!("Global gradient norm (before the update) vs step, log scale{at}: geometric mean over seeds, band = 95% t-interval of ln(norm)."),
+        );
+        let theta: Vec<(String, Vec<(String, CurveSet)>)> = curves
+            .theta
+            .iter()
+            .map(|(l, v)| {
+                let labeled = pick(v)
+                    .into_iter()
+                    .map(|c| {
+                        let t0: Vec<String> = study
+                            .runs_of(c.group)
+                            .next()
+                            .map(|r| r.theta0.values().map(|t| format!("{t}")).collect())
+                            .unwrap_or_default();
+                        (format!("{} (θ0 {})", c.strategy, t0.join(", ")), c)
+                    })
+                    .collect::<Vec<_>>();
+                (l.clone(), labeled)
+            })
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        if !theta.is_empty() {
+            add(
+                figures::theta_vs_step(&theta, &title("θ − θ0 per clip layer"), &dir.join(format!("theta{suffix}")), formats)?,
+                format!("Change of θ (PACT: α) from its initial value θ0, per clip layer, vs step{at}, for the strategies that train θ."),
+            );
+        }
+        let rows: Vec<FinalAccRow> = agg
+            .groups
+            .iter()
+            .filter(|r| groups.contains(&r.group))
+            .map(|r| FinalAccRow {
+                strategy: r.strategy.clone(),
+                seeds: study
+                    .runs_of(r.group)
+                    .filter(|run| !run.diverged())
+                    .filter_map(|run| run.summary.final_test_acc)
+                    .collect(),
+                n_diverged: r.n_diverged,
+                mean: r.final_acc.mean,
+                lo: r.final_acc.t_lo,
+                hi: r.final_acc.t_hi,
+            })
+            .collect();
+        add(
+            figures::final_accuracy(
+                &rows,
+                &format!("Final test accuracy: {}{at}", study.name),
+                &dir.join(format!("final_acc{suffix}")),
+                formats,
+            )?,
+            format!("Final test accuracy per strategy{at}: every completed seed (circles), mean and 95% t-interval (bar)."),
+        );
+    }
+    if !agg.lr.is_empty() {
+        let mut rests: Vec<String> = Vec::new();
+        for r in &agg.lr {
+            if !rests.contains(&r.rest) {
+                rests.push(r.rest.clone());
+            }
+        }
+        for rest in rests {
+            let rows: Vec<_> = agg.lr.iter().filter(|r| r.rest == rest).cloned().collect();
+            let (suffix, at) = if rest.is_empty() {
+                (String::new(), String::new())
+            } else {
+                (format!("-{}", file_tag(&rest)), format!(" at {rest}"))
+            };
+            add(
+                figures::lr_sweep(&rows, &format!("Learning-rate sweep: {}{at}", study.name), &dir.join(format!("lr{suffix}")), formats)?,
+                format!("Final test accuracy (completed runs, 95% t-interval) and share of diverged runs vs learning rate{at}."),
+            );
+        }
+    }
+    if let Some(shapes) = shapes.filter(|s| !s.is_empty()) {
+        let t = shapes[0].threshold;
+        add(
+            figures::function_shapes(
+                shapes,
+                &format!("Strategy shapes and derivatives at θ = {t} (f32 training kernels)"),
+                &dir.join("shapes"),
+                formats,
+            )?,
+            format!("Each strategy's y = f(x; θ), ∂y/∂x and ∂y/∂θ at θ = {t} (PACT: α = {t}), from `clipbench curves`."),
+        );
+    }
+    Ok(out)
+}
