@@ -222,6 +222,19 @@ where
     draw_legend(&side, &legend(curves))
 }
 
+/// One panel of per-strategy curves with a legend: the body of the per-step figures.
+fn single_panel(
+    curves: &[CurveSet],
+    ax: &Axes<'_>,
+    stem: &Path,
+    formats: &[Format],
+) -> Result<Vec<PathBuf>> {
+    let c = by_strategy(curves);
+    render!(stem, (1300, 760), formats, |root| draw_with_legend(
+        &root, &c, ax
+    ))
+}
+
 /// Training loss (per-batch, logged steps) vs step.
 pub fn loss_vs_step(
     curves: &[CurveSet],
@@ -235,10 +248,7 @@ pub fn loss_vs_step(
         log_y: false,
         markers: false,
     };
-    let c = by_strategy(curves);
-    render!(stem, (1300, 760), formats, |root| draw_with_legend(
-        &root, &c, &ax
-    ))
+    single_panel(curves, &ax, stem, formats)
 }
 
 /// Test accuracy (end of each epoch) vs step.
@@ -254,10 +264,7 @@ pub fn test_acc_vs_step(
         log_y: false,
         markers: true,
     };
-    let c = by_strategy(curves);
-    render!(stem, (1300, 760), formats, |root| draw_with_legend(
-        &root, &c, &ax
-    ))
+    single_panel(curves, &ax, stem, formats)
 }
 
 /// Global gradient norm (before the update) vs step, log scale.
@@ -273,10 +280,7 @@ pub fn grad_norm_vs_step(
         log_y: true,
         markers: false,
     };
-    let c = by_strategy(curves);
-    render!(stem, (1300, 760), formats, |root| draw_with_legend(
-        &root, &c, &ax
-    ))
+    single_panel(curves, &ax, stem, formats)
 }
 
 /// θ − θ0 (PACT: α − α0) per clip layer vs step, one panel per layer; the legend names each
