@@ -19,7 +19,7 @@ pub enum AnalysisError {
     },
     #[error(
         "{path}: schema_version {found} is not supported (this clipbench reads schema_version \
-         {supported}); rerun the study or use a matching clipbench"
+         1 to {supported}); rerun the study or use a matching clipbench"
     )]
     Schema {
         path: PathBuf,

@@ -19,6 +19,7 @@ pub mod aggregate;
 mod atomic;
 pub mod error;
 pub mod figures;
+pub mod findings;
 mod frame;
 pub mod logs;
 pub mod plot;

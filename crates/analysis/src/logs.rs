@@ -22,7 +22,8 @@ use crate::study::Study;
 ///
 /// `steps`: run, group (u32), step, epoch (i64), loss, lr, grad_norm, `theta.<layer>`,
 /// `clip_fraction.<layer>` (f64; θ is null for layers a strategy does not have).
-/// `epochs`: run, group, epoch, step, train_loss, train_acc, test_loss, test_acc.
+/// `epochs`: run, group, epoch, step, train_loss, train_acc, val_loss, val_acc (null without a
+/// validation split, and in schema 1 runs), test_loss, test_acc.
 #[derive(Clone, Debug)]
 pub struct Logs {
     pub steps: DataFrame,
@@ -41,7 +42,7 @@ pub fn clip_col(layer: &str) -> String {
 const BLOCK: usize = 8 << 20;
 const BLOCKS_PER_THREAD: usize = 4;
 
-/// One metrics.jsonl line (README "Run directory and metrics", schema_version 1). Fields a
+/// One metrics.jsonl line (README "Run directory and metrics", schema_version 1 or 2). Fields a
 /// kind does not have are None; fields this crate does not use are skipped unparsed.
 #[derive(Deserialize)]
 struct Line<'a> {
@@ -58,6 +59,8 @@ struct Line<'a> {
     clip_fraction: Option<Pairs<'a>>,
     train_loss: Option<f64>,
     train_acc: Option<f64>,
+    val_loss: Option<f64>,
+    val_acc: Option<f64>,
     test_loss: Option<f64>,
     test_acc: Option<f64>,
 }
@@ -128,7 +131,7 @@ struct Cols {
     e_group: Vec<u32>,
     e_epoch: Vec<i64>,
     e_step: Vec<i64>,
-    e_vals: [Vec<f64>; 4],
+    e_vals: [Vec<f64>; 6],
 }
 
 impl Cols {
@@ -321,11 +324,14 @@ fn parse_block(study: &Study, block: &Block) -> Result<Cols> {
                 c.e_step.push(need_i(l.step, "step")?);
                 c.e_run.push(r);
                 c.e_group.push(g);
-                for (out, v) in
-                    c.e_vals
-                        .iter_mut()
-                        .zip([l.train_loss, l.train_acc, l.test_loss, l.test_acc])
-                {
+                for (out, v) in c.e_vals.iter_mut().zip([
+                    l.train_loss,
+                    l.train_acc,
+                    l.val_loss,
+                    l.val_acc,
+                    l.test_loss,
+                    l.test_acc,
+                ]) {
                     out.push(v.unwrap_or(nan));
                 }
             }
@@ -365,7 +371,7 @@ fn frames(study: &Study, c: Cols) -> Result<Logs> {
     }
     let steps =
         DataFrame::new_infer_height(s).map_err(|e| AnalysisError::polars("step records", e))?;
-    let [tl, ta, vl, va] = c.e_vals;
+    let [tl, ta, vl, va, sl, sa] = c.e_vals;
     let epochs = DataFrame::new_infer_height(vec![
         Column::new("run".into(), c.e_run),
         Column::new("group".into(), c.e_group),
@@ -373,8 +379,10 @@ fn frames(study: &Study, c: Cols) -> Result<Logs> {
         Column::new("step".into(), c.e_step),
         nullable("train_loss", tl),
         nullable("train_acc", ta),
-        nullable("test_loss", vl),
-        nullable("test_acc", va),
+        nullable("val_loss", vl),
+        nullable("val_acc", va),
+        nullable("test_loss", sl),
+        nullable("test_acc", sa),
     ])
     .map_err(|e| AnalysisError::polars("epoch records", e))?;
     Ok(Logs { steps, epochs })

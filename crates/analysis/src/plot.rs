@@ -127,22 +127,22 @@ pub fn plot_study(
                 seeds: study
                     .runs_of(r.group)
                     .filter(|run| !run.diverged())
-                    .filter_map(|run| run.summary.final_test_acc)
+                    .filter_map(|run| run.summary.test_acc_at_selected)
                     .collect(),
                 n_diverged: r.n_diverged,
-                mean: r.final_acc.mean,
-                lo: r.final_acc.t_lo,
-                hi: r.final_acc.t_hi,
+                mean: r.sel_acc.mean,
+                lo: r.sel_acc.t_lo,
+                hi: r.sel_acc.t_hi,
             })
             .collect();
         add(
             figures::final_accuracy(
                 &rows,
-                &format!("Final test accuracy: {}{at}", study.name),
-                &dir.join(format!("final_acc{suffix}")),
+                &format!("Test accuracy at the selected epoch: {}{at}", study.name),
+                &dir.join(format!("acc_selected{suffix}")),
                 formats,
             )?,
-            format!("Final test accuracy per strategy{at}: every completed seed (circles), mean and 95% t-interval (bar)."),
+            format!("Test accuracy at each run's validation-selected epoch, per strategy{at}: every completed seed (circles), mean and 95% t-interval (bar)."),
         );
     }
     if !agg.lr.is_empty() {
@@ -161,7 +161,7 @@ pub fn plot_study(
             };
             add(
                 figures::lr_sweep(&rows, &format!("Learning-rate sweep: {}{at}", study.name), &dir.join(format!("lr{suffix}")), formats)?,
-                format!("Final test accuracy (completed runs, 95% t-interval) and share of diverged runs vs learning rate{at}."),
+                format!("Test accuracy at the selected epoch (completed runs, 95% t-interval) and share of diverged runs vs learning rate{at}."),
             );
         }
     }

@@ -4,15 +4,14 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use crate::aggregate::{Aggregate, GroupRow};
+use crate::aggregate::Aggregate;
 use crate::error::Result;
+pub use crate::findings::findings;
 use crate::plot::FigureFile;
-use crate::study::{config_leaf, value_text, Study, BASELINE, LEARNABLE};
-use crate::tables::fmt::{fixed, lr, p_value, pct, pct_pm, pp, sig};
+use crate::stats::BCA_MIN_N;
+use crate::study::{config_leaf, value_text, Study};
+use crate::tables::fmt::{pct, sig};
 use crate::tables::TableFiles;
-
-/// |θ_final − θ0| below this counts as "θ did not move".
-pub const THETA_STILL: f64 = 1e-4;
 
 /// Writes `study.root/report.md`; figure links are relative to it.
 pub fn write_report(
@@ -92,37 +91,54 @@ pub fn render(
     let _ = writeln!(s, "## Tables\n");
     let _ = writeln!(
         s,
-        "Accuracies are over the runs that completed; diverged runs are counted, not averaged. \
-         Intervals are 95%: a t-interval and a percentile bootstrap ({} resamples, fixed seed). \
-         ‖g‖ is the global gradient norm before the update: the median is over the logged steps of \
-         all runs, the max over every step. A spike is a logged step whose norm exceeds {}× its \
-         run's median. θ is the mean final θ (PACT: α); \"Clipped\" is the mean share of \
+        "The headline is the test accuracy at each run's selected epoch: the epoch of best \
+         validation accuracy (ties → the earliest), chosen without looking at test; the last \
+         epoch's accuracy is shown beside it. Accuracies are over the runs that completed; \
+         diverged runs stay in every table as a count and a rate with a 95% Wilson interval. \
+         Intervals are 95%: a t-interval, and a BCa bootstrap ({} resamples, fixed seed) from \
+         {BCA_MIN_N} runs up — below that the resampling distribution of a handful of values \
+         is too coarse and too narrow, so the column shows –. Steps to target: median training \
+         steps until the validation accuracy first reached {}% ({}), with an order-statistic \
+         interval; ∞ = not reached (or diverged). ‖g‖ is the L2 norm of the network weights' \
+         gradient (conv and linear layers: the same parameters for every strategy; θ's \
+         gradient is logged apart) before the update: the median is over the logged steps of \
+         all runs, the max over every step. A spike is a logged step whose norm exceeds {}× \
+         its run's median. θ is the mean final θ (PACT: α); \"Clipped\" is the mean share of \
          activations in the saturated region. Bold: the best value of the column. Files: \
          `tables/summary.{{csv,parquet,md,tex}}`, `tables/runs.csv` (one row per run).\n",
-        agg.options_bootstrap_samples, agg.options_spike_factor
+        agg.options_bootstrap_samples,
+        pct(agg.target.acc, 2),
+        agg.target.source,
+        agg.options_spike_factor
     );
     let _ = writeln!(s, "### Summary per strategy\n\n{}", tables.summary_md);
     if let Some(p) = &tables.paired_md {
         let _ = writeln!(
             s,
-            "### Against `none` (paired over shared seeds)\n\nΔ is the final test accuracy \
-             of the strategy minus `none`'s on the same seed, in percentage points. p: two-sided \
-             paired t-test. P(improve): share of seeds on which the strategy is better (ties ½). \
-             d_z = mean(Δ)/sd(Δ); the last column is the number of seeds a paired t-test needs \
-             to detect an effect of that size with power 0.8 at α = 0.05.\n\n{p}"
+            "### Against `none` (paired over shared seeds)\n\nΔ is the strategy's test \
+             accuracy at the selected epoch minus `none`'s on the same seed, in percentage \
+             points; Pairs counts the shared seeds, (lost) the seeds where one side diverged or \
+             is missing. p: two-sided paired t-test; p (Holm): adjusted over every comparison \
+             in this table, and only it decides what the findings call significant. \
+             P(improve): share of seeds on which the strategy is better (ties ½). \
+             d_z = mean(Δ)/sd(Δ), descriptive.\n\n{p}"
         );
     }
     if let (Some(l), Some(st)) = (&tables.lr_md, &tables.stable_lr_md) {
         let _ = writeln!(
             s,
             "### Learning-rate stability\n\n{l}\nA learning rate is *stable* when no run \
-             diverged at it; it *still learns* when, in addition, the mean final accuracy is \
-             at least 90% of the strategy's best over the stable learning rates.\n\n{st}"
+             diverged at it; it *still learns* when, in addition, the mean test accuracy at the \
+             selected epoch is at least 90% of the strategy's best over the stable learning \
+             rates.\n\n{st}"
         );
     }
     let _ = writeln!(
         s,
-        "### Seeds needed for a given effect size\n\n{}",
+        "### Seeds needed for a given effect size\n\nA planning table for the next study: \
+         the seeds a paired t-test needs for 80% power at α = 0.05, per true effect size d_z. \
+         It is not computed from the observed effects (post-hoc power from a handful of seeds \
+         says nothing the p-value does not).\n\n{}",
         tables.power_md
     );
     if !figures.is_empty() {
@@ -183,11 +199,35 @@ fn setup(s: &mut String, study: &Study) {
         ),
         ("Data set", cfg(study, "dataset")),
         (
-            "Images (train / test)",
+            "Images (train / validation / test)",
             format!(
-                "{} / {}",
+                "{} / {} / {}",
                 distinct(study, |r| r.manifest.train_images.map(|n| n.to_string())),
+                distinct(study, |r| r
+                    .manifest
+                    .validation_images
+                    .map(|n| n.to_string())),
                 distinct(study, |r| r.manifest.test_images.map(|n| n.to_string()))
+            ),
+        ),
+        (
+            "Validation split",
+            format!(
+                "split seed {}, indices SHA-256 {}; reported epoch: {}",
+                distinct(study, |r| r
+                    .manifest
+                    .split
+                    .as_ref()
+                    .and_then(|s| s.get("split_seed"))
+                    .map(value_text)),
+                distinct(study, |r| r
+                    .manifest
+                    .split
+                    .as_ref()
+                    .and_then(|s| s.get("validation_indices_sha256"))
+                    .and_then(|v| v.as_str())
+                    .map(|h| h.chars().take(12).collect())),
+                distinct(study, |r| Some(r.summary.selection.clone()))
             ),
         ),
         (
@@ -201,12 +241,17 @@ fn setup(s: &mut String, study: &Study) {
         ("β (softplus-learnable)", cfg(study, "model.clip.beta")),
         ("Per-channel θ", cfg(study, "model.clip.per_channel")),
         (
+            "θ parametrisation",
+            distinct(study, |r| Some(r.manifest.theta_param().to_string())),
+        ),
+        (
             "Optimizer",
             format!(
-                "{}, lr {}, weight decay {} (on θ: {})",
+                "{}, lr {}, weight decay {}; L2 on θ: λ {} (θ_weight_decay {})",
                 cfg(study, "optimizer.kind"),
                 cfg(study, "optimizer.lr"),
                 cfg(study, "optimizer.weight_decay"),
+                cfg(study, "optimizer.theta_decay"),
                 cfg(study, "optimizer.theta_weight_decay")
             ),
         ),
@@ -270,283 +315,4 @@ fn setup(s: &mut String, study: &Study) {
         }
         s.push('\n');
     }
-}
-
-fn at(r: &GroupRow) -> String {
-    if r.grid.is_empty() {
-        String::new()
-    } else {
-        format!(" at {}", r.grid)
-    }
-}
-
-/// Plain-language statements, each computed from the aggregate.
-pub fn findings(study: &Study, agg: &Aggregate) -> Vec<String> {
-    let mut out = Vec::new();
-    // Ranking per grid point.
-    for p in 0..study.n_points() {
-        let mut rows: Vec<&GroupRow> = agg
-            .groups
-            .iter()
-            .filter(|r| study.groups[r.group].point == p && r.final_acc.mean.is_finite())
-            .collect();
-        rows.sort_by(|a, b| b.final_acc.mean.total_cmp(&a.final_acc.mean));
-        if let (Some(best), Some(worst)) = (rows.first(), rows.last()) {
-            let names = |m: f64| {
-                let v: Vec<String> = rows
-                    .iter()
-                    .filter(|r| r.final_acc.mean == m)
-                    .map(|r| format!("`{}`", r.strategy))
-                    .collect();
-                if v.len() > 1 {
-                    format!("{} (tied)", v.join(", "))
-                } else {
-                    v.join("")
-                }
-            };
-            let order: Vec<String> = rows
-                .iter()
-                .map(|r| format!("`{}` {}", r.strategy, pct(r.final_acc.mean, 2)))
-                .collect();
-            out.push(format!(
-                "Highest mean final test accuracy{}: {} with {}% (n = {}); lowest: {} with {}%. \
-                 Order: {}.",
-                at(best),
-                names(best.final_acc.mean),
-                pct_pm(best.final_acc.mean, best.final_acc.std, 2),
-                best.final_acc.n,
-                names(worst.final_acc.mean),
-                pct_pm(worst.final_acc.mean, worst.final_acc.std, 2),
-                order.join(" ≥ ")
-            ));
-        }
-    }
-    // Paired comparisons.
-    for pr in &agg.paired {
-        let st = &pr.stats;
-        let grid = if pr.grid.is_empty() {
-            String::new()
-        } else {
-            format!(" at {}", pr.grid)
-        };
-        if st.n == 0 {
-            out.push(format!("`{}`{grid}: no seed on which both it and `{BASELINE}` completed; no paired comparison.", pr.strategy));
-            continue;
-        }
-        if st.n >= 1 && st.diff.mean == 0.0 && (st.n == 1 || st.diff.std == 0.0) {
-            out.push(format!(
-                "`{}`{grid} reached exactly the accuracy of `{BASELINE}` on all {} shared seeds (Δ = 0){}.",
-                pr.strategy,
-                st.n,
-                if pr.strategy == "seed-softplus" {
-                    ": the seed's softplus clip is the identity after ReLU, so the network is the baseline"
-                } else {
-                    ""
-                }
-            ));
-            continue;
-        }
-        let wins = (st.prob_improvement * st.n as f64).round() as usize;
-        let verdict = if st.p_value.is_finite() && st.p_value < 0.05 {
-            format!(
-                "a difference that is significant at α = 0.05 (paired t, p = {})",
-                p_value(st.p_value)
-            )
-        } else if st.p_value.is_finite() {
-            let need = st
-                .seeds_needed
-                .map(|n| {
-                    format!(
-                        "; an effect of this size (d_z = {}) needs about {n} seeds for 80% power",
-                        fixed(st.effect_size.abs(), 2)
-                    )
-                })
-                .unwrap_or_default();
-            format!(
-                "not significant (paired t, p = {}){need}",
-                p_value(st.p_value)
-            )
-        } else {
-            "too few seeds for a test".into()
-        };
-        out.push(format!(
-            "`{}`{grid} vs `{BASELINE}`: Δ = {} pp (95% CI {} to {}), better on {wins} of {} seeds — {verdict}.",
-            pr.strategy,
-            pp(st.diff.mean, 2),
-            pp(st.diff.t_lo, 2),
-            pp(st.diff.t_hi, 2),
-            st.n
-        ));
-    }
-    // θ: learnable strategies that did not move, and how far the others went.
-    for r in &agg.groups {
-        if !LEARNABLE.contains(&r.strategy.as_str()) || r.theta_max_abs_change.is_empty() {
-            continue;
-        }
-        let max_change = r.theta_max_abs_change.values().copied().fold(0.0, f64::max);
-        if max_change < THETA_STILL {
-            out.push(format!(
-                "`{}`{} learned nothing: θ moved by < {:e} in every layer and run (largest |Δθ| = {}){}.",
-                r.strategy,
-                at(r),
-                THETA_STILL,
-                sig(max_change, 2),
-                if r.strategy == "seed-softplus" {
-                    " — as designed: its output is relu(x), so its exact θ-gradient is 0 and Adam leaves θ where it is".to_string()
-                } else if r.clip_fraction.values().all(|v| *v < 1e-3) {
-                    format!(
-                        " — its clip never saturates (clipped share < 0.1%), so ∂y/∂θ is 0 almost everywhere; θ0 = {} is above the activations",
-                        r.theta0.values().map(|t| format!("{t}")).collect::<Vec<_>>().join(", ")
-                    )
-                } else {
-                    String::new()
-                }
-            ));
-        } else {
-            let moves: Vec<String> = r
-                .theta_final_mean
-                .iter()
-                .map(|(l, m)| {
-                    let t0 = r.theta0.get(l).copied().unwrap_or(f64::NAN);
-                    format!("{l} {} → {}", sig(t0, 3), fixed(*m, 4))
-                })
-                .collect();
-            out.push(format!(
-                "`{}`{} trained its θ: {} (mean final θ; largest |Δθ| of a run {}).",
-                r.strategy,
-                at(r),
-                moves.join(", "),
-                sig(max_change, 2)
-            ));
-        }
-    }
-    // Clip fraction: inactive or heavy clips.
-    for r in &agg.groups {
-        if r.strategy == BASELINE || r.strategy == "seed-softplus" {
-            continue;
-        }
-        let cf: Vec<(String, f64)> = r
-            .clip_fraction
-            .iter()
-            .filter(|(_, v)| v.is_finite())
-            .map(|(l, v)| (l.clone(), *v))
-            .collect();
-        if cf.is_empty() {
-            continue;
-        }
-        if cf.iter().all(|(_, v)| *v < 1e-3) {
-            out.push(format!(
-                "`{}`{} almost never clips (< 0.1% of activations in every layer: {}): its threshold sits above the activations, so the layer acts as plain ReLU.",
-                r.strategy,
-                at(r),
-                cf.iter().map(|(l, v)| format!("{l} {}%", pct(*v, 3))).collect::<Vec<_>>().join(", ")
-            ));
-        } else if let Some((l, v)) = cf.iter().find(|(_, v)| *v > 0.2) {
-            out.push(format!(
-                "`{}`{} clips heavily: {}% of {l}'s activations are saturated on average.",
-                r.strategy,
-                at(r),
-                pct(*v, 1)
-            ));
-        }
-    }
-    // Divergence.
-    let diverged: Vec<&GroupRow> = agg.groups.iter().filter(|r| r.n_diverged > 0).collect();
-    if diverged.is_empty() {
-        out.push(format!(
-            "No run diverged (all {} runs finished with finite losses and gradients).",
-            study.runs.len()
-        ));
-    } else {
-        for r in diverged {
-            out.push(format!(
-                "{} of {} `{}` runs{} diverged (non-finite loss or gradient), the first at step {}.",
-                r.n_diverged,
-                r.n_runs,
-                r.strategy,
-                at(r),
-                r.first_divergence_step.map_or("?".into(), |s| s.to_string())
-            ));
-        }
-    }
-    // Gradient spikes.
-    let spiky = agg
-        .groups
-        .iter()
-        .filter(|r| r.spike_share.is_finite() && r.spike_share > 0.0)
-        .max_by(|a, b| a.spike_share.total_cmp(&b.spike_share));
-    match spiky {
-        None => out.push(format!(
-            "No logged step had a gradient spike (global norm > {}× its run's median) in any run.",
-            agg.options_spike_factor
-        )),
-        Some(r) => out.push(format!(
-            "Most gradient spikes (> {}× the run's median norm): `{}`{} with {}% of logged steps; largest norm seen in that group {}.",
-            agg.options_spike_factor,
-            r.strategy,
-            at(r),
-            pct(r.spike_share, 2),
-            sig(r.grad_norm_max, 3)
-        )),
-    }
-    // Learning-rate stability.
-    if !agg.stable_lr.is_empty() {
-        let parts: Vec<String> = agg
-            .stable_lr
-            .iter()
-            .map(|s| {
-                let rest = if s.rest.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", s.rest)
-                };
-                format!(
-                    "`{}`{rest} {}",
-                    s.strategy,
-                    s.no_divergence.map_or("none".into(), lr)
-                )
-            })
-            .collect();
-        out.push(format!(
-            "Largest learning rate without any divergence: {}.",
-            parts.join(", ")
-        ));
-        let best = agg
-            .stable_lr
-            .iter()
-            .filter_map(|s| s.no_divergence.map(|l| (l, s)))
-            .fold(None::<(f64, Vec<&str>)>, |acc, (l, s)| match acc {
-                Some((b, mut v)) if l == b => {
-                    v.push(&s.strategy);
-                    Some((b, v))
-                }
-                Some((b, v)) if l < b => Some((b, v)),
-                _ => Some((l, vec![&s.strategy])),
-            });
-        if let Some((l, names)) = best {
-            out.push(format!(
-                "The most lr-tolerant: {} (stable up to lr = {}).",
-                names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                lr(l)
-            ));
-        }
-    }
-    // Seeds.
-    let n_min = agg.groups.iter().map(|r| r.final_acc.n).min().unwrap_or(0);
-    if n_min < 5 {
-        out.push(format!(
-            "Some strategies have only {n_min} completed seed(s): intervals are wide and p-values weak; the power table says how many seeds an effect needs."
-        ));
-    }
-    if !study.skipped.is_empty() {
-        out.push(format!(
-            "{} incomplete run directories were skipped (listed under Setup).",
-            study.skipped.len()
-        ));
-    }
-    out
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{AnalysisError, Result};
-use crate::schema::{self, Manifest, RunStatus, Summary, MANIFEST, METRICS, SUMMARY};
+use crate::schema::{self, Manifest, RunStatus, Summary, MANIFEST, METRICS, SUMMARY, TIMING};
 
 /// The strategy everything is compared against.
 pub const BASELINE: &str = "none";
@@ -15,14 +15,6 @@ pub const STRATEGY_ORDER: [&str; 7] = [
     "none",
     "hard-clamp",
     "tanh-fixed",
-    "tanh-learnable",
-    "softplus-learnable",
-    "pact",
-    "seed-softplus",
-];
-
-/// Strategies whose θ the optimizer trains (README "Strategies": θ trained = yes).
-pub const LEARNABLE: [&str; 4] = [
     "tanh-learnable",
     "softplus-learnable",
     "pact",
@@ -47,6 +39,8 @@ pub struct Run {
     pub group: usize,
     /// θ0 per clip layer from the config (`model.clip.theta0`), named like `final_theta`.
     pub theta0: BTreeMap<String, f64>,
+    /// Training seconds of each finished epoch (timing.jsonl; empty when it is missing).
+    pub epoch_train_s: Vec<f64>,
 }
 
 impl Run {
@@ -135,6 +129,34 @@ pub struct Study {
     pub grid_keys: Vec<String>,
     /// Clip layers (`clip1`, `clip2`) seen in any summary's final θ or θ0.
     pub layers: Vec<String>,
+    /// Study-level settings the runner recorded in `study.json` (defaults without one).
+    pub settings: StudySettings,
+}
+
+/// `<study>/study.json`, written by `clipbench run`: what the analysis needs from the study
+/// file (**contract**; unknown fields are ignored).
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+pub struct StudySettings {
+    /// Validation accuracy that counts as "reached" for time to target.
+    #[serde(default)]
+    pub target_acc: Option<f64>,
+}
+
+pub const STUDY_FILE: &str = "study.json";
+
+impl StudySettings {
+    /// Reads `root/study.json`; a missing file gives the defaults, a bad one is an error.
+    pub fn load(root: &Path) -> Result<StudySettings> {
+        let path = root.join(STUDY_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| AnalysisError::Json {
+                path,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StudySettings::default()),
+            Err(e) => Err(AnalysisError::io(&path, e)),
+        }
+    }
 }
 
 impl Study {
@@ -174,7 +196,9 @@ impl Study {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| root.display().to_string());
-        Ok(Self::assemble(root.to_path_buf(), name, loaded, skipped))
+        let mut study = Self::assemble(root.to_path_buf(), name, loaded, skipped);
+        study.settings = StudySettings::load(root)?;
+        Ok(study)
     }
 
     fn assemble(
@@ -257,6 +281,7 @@ impl Study {
                     manifest: r.manifest,
                     group,
                     theta0,
+                    epoch_train_s: r.epoch_train_s,
                 }
             })
             .collect();
@@ -274,6 +299,7 @@ impl Study {
             skipped,
             grid_keys,
             layers: layers.into_iter().collect(),
+            settings: StudySettings::default(),
         }
     }
 
@@ -292,6 +318,35 @@ struct LoadedRun {
     dir: PathBuf,
     summary: Summary,
     manifest: Manifest,
+    epoch_train_s: Vec<f64>,
+}
+
+/// `train_wall_s` of each epoch from timing.jsonl; empty when the file is missing (it is
+/// wall-clock data, never needed for a result), an error naming the line when it is bad.
+fn epoch_train_s(dir: &Path) -> Result<Vec<f64>> {
+    #[derive(serde::Deserialize)]
+    struct Timing {
+        train_wall_s: f64,
+    }
+    let path = dir.join(TIMING);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(AnalysisError::io(&path, e)),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str::<Timing>(l)
+                .map(|t| t.train_wall_s)
+                .map_err(|e| AnalysisError::JsonLine {
+                    path: path.clone(),
+                    line: i + 1,
+                    message: e.to_string(),
+                })
+        })
+        .collect()
 }
 
 /// Ok(Ok(run)) for a complete run, Ok(Err(reason)) for one to skip, Err for bad input.
@@ -304,7 +359,7 @@ fn load_run(dir: &Path) -> Result<Result<LoadedRun, String>> {
         }
         Err(e) => return Err(AnalysisError::io(&summary_path, e)),
     };
-    let summary: Summary = match schema::parse_versioned(&summary_path, &bytes) {
+    let summary: Summary = match schema::read_summary(&summary_path, &bytes) {
         Ok(s) => s,
         Err(e @ AnalysisError::Schema { .. }) => return Err(e),
         Err(e) => return Ok(Err(format!("incomplete: {e}"))),
@@ -331,6 +386,7 @@ fn load_run(dir: &Path) -> Result<Result<LoadedRun, String>> {
         dir: dir.to_path_buf(),
         summary,
         manifest,
+        epoch_train_s: epoch_train_s(dir)?,
     }))
 }
 

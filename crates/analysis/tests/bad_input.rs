@@ -134,10 +134,10 @@ fn unknown_schema_version_is_an_error_naming_the_file() -> TestResult {
     let (_tmp2, root2) = copy_fixture("tiny")?;
     let m = first_run(&root2, "pact").join("manifest.json");
     let text =
-        std::fs::read_to_string(&m)?.replace("\"schema_version\": 1", "\"schema_version\": 2");
+        std::fs::read_to_string(&m)?.replace("\"schema_version\": 1", "\"schema_version\": 3");
     std::fs::write(&m, text)?;
     let msg = Analysis::load(&root2, &Options::default())
-        .expect_err("manifest 2")
+        .expect_err("manifest 3")
         .to_string();
     assert!(msg.contains(&m.display().to_string()), "{msg}");
     Ok(())

@@ -5,7 +5,7 @@ use dfdx::prelude::*;
 
 use crate::layer::{ClipLayer, ClipOutput, ClipStats, Shape4};
 use crate::strategy::{ClipFn, Dispatch, Strategy};
-use crate::threshold::THETA_MIN;
+use crate::threshold::{ThetaParam, THETA_MIN};
 
 /// ln(1 + e^(−β|z|))/β, the cancellation-free tail of the softplus clamp.
 fn tail<D: Device<f32>, T: Tape<f32, D>>(
@@ -15,7 +15,8 @@ fn tail<D: Device<f32>, T: Tape<f32, D>>(
     ((z.abs() * -beta).exp() + 1.0).ln() / beta
 }
 
-/// Forward from public ops; gradients flow to x and ρ through dfdx's own backward ops.
+/// Forward from public ops; gradients flow to x and θ's parameter through dfdx's own
+/// backward ops.
 pub fn clip_composed<D: Device<f32>, T: Tape<f32, D>>(
     layer: &ClipLayer<D>,
     x: Tensor<Shape4, f32, D, T>,
@@ -29,12 +30,25 @@ pub fn clip_composed<D: Device<f32>, T: Tape<f32, D>>(
     } else {
         None
     };
-    let Some(rho) = &layer.rho else {
+    let Some(param) = &layer.param else {
         return Ok((x, stats));
     };
-    // θ = θ_min + softplus(ρ) in the stable form relu(ρ) + ln(1 + e^−|ρ|).
-    let r = rho.retaped::<T>();
-    let th = r.with_empty_tape().relu() + ((r.abs().negate().exp() + 1.0).ln() + THETA_MIN as f32);
+    // seed-softplus: ∂y/∂θ is exactly 0, so θ stays off the tape. Through the formula the
+    // tape would return round-off, which Adam normalises into real steps. A binary op writes
+    // its rhs's gradient whatever tape the rhs carries, so detaching takes a copy with its
+    // own id (·1 is exact): the tape then fills a gradient nobody reads.
+    let p = if layer.params.strategy == Strategy::SeedSoftplus {
+        (param.clone() * 1.0).retaped::<T>()
+    } else {
+        param.retaped::<T>()
+    };
+    let th = match layer.params.theta_param {
+        ThetaParam::Direct => p,
+        // θ = θ_min + softplus(ρ) in the stable form relu(ρ) + ln(1 + e^−|ρ|).
+        ThetaParam::Softplus => {
+            p.with_empty_tape().relu() + ((p.abs().negate().exp() + 1.0).ln() + THETA_MIN as f32)
+        }
+    };
     let t: Tensor<Shape4, f32, D, T> = if th.shape().0 == 1 {
         th.reshape_like(&()).broadcast_like(&dims)
     } else {
@@ -72,7 +86,7 @@ pub fn clip_composed<D: Device<f32>, T: Tape<f32, D>>(
 /// The clip count on the host (only for logging steps).
 fn host_stats<D: Device<f32>, T>(layer: &ClipLayer<D>, x: &Tensor<Shape4, f32, D, T>) -> ClipStats {
     let xs = x.as_vec();
-    let thetas = if layer.rho.is_some() {
+    let thetas = if layer.param.is_some() {
         layer.theta_f32()
     } else {
         vec![1.0]

@@ -7,7 +7,6 @@ use dfdx::prelude::*;
 use crate::kernel::{self, Layout};
 use crate::layer::ClipLayer;
 use crate::strategy::{ClipFn, Dispatch, Strategy};
-use crate::threshold;
 
 /// The strategy, θ and relu flag of one clip layer, ready to run on slices.
 ///
@@ -28,7 +27,7 @@ impl ClipLayer<Cpu> {
             strategy: self.params.strategy,
             beta: self.params.beta as f32,
             pre_relu: self.pre_relu,
-            thetas: if self.rho.is_some() {
+            thetas: if self.param.is_some() {
                 self.theta_f32()
             } else {
                 vec![1.0]
@@ -103,16 +102,31 @@ impl CpuKernels {
     }
 }
 
-/// Adds ∂L/∂θ (one entry per θ) to ρ's gradient: ∂L/∂ρ = ∂L/∂θ · σ(ρ).
-pub fn add_rho_grad(
-    rho: &Tensor<(usize,), f32, Cpu>,
-    grads: &mut Gradients<f32, Cpu>,
-    dtheta: &[f64],
-) -> Result<(), CpuError> {
-    let rho_vals = rho.as_vec();
-    let g = grads.get_or_alloc_mut(rho)?;
-    for ((gr, dt), rv) in g.iter_mut().zip(dtheta).zip(rho_vals) {
-        *gr += (dt * threshold::dtheta_drho(f64::from(rv))) as f32;
+/// θ's parameter and dθ/dp, taken at forward time for the backward closure.
+#[derive(Clone, Debug)]
+pub struct ThetaGradTarget {
+    pub param: Tensor<(usize,), f32, Cpu>,
+    pub dtheta_dparam: Vec<f64>,
+}
+
+impl ClipLayer<Cpu> {
+    /// Where a backward pass adds ∂L/∂θ (None for `none`).
+    pub fn theta_grad_target(&self) -> Option<ThetaGradTarget> {
+        self.param.as_ref().map(|p| ThetaGradTarget {
+            param: p.clone(),
+            dtheta_dparam: self.dtheta_dparam(),
+        })
     }
-    Ok(())
+}
+
+impl ThetaGradTarget {
+    /// Adds ∂L/∂θ (one entry per θ, f64) to the parameter's gradient: ∂L/∂p = ∂L/∂θ · dθ/dp
+    /// (dθ/dp = 1 for `direct`, σ(ρ) for `softplus`). An exact 0 adds exactly 0.
+    pub fn add(&self, grads: &mut Gradients<f32, Cpu>, dtheta: &[f64]) -> Result<(), CpuError> {
+        let g = grads.get_or_alloc_mut(&self.param)?;
+        for ((gr, dt), d) in g.iter_mut().zip(dtheta).zip(&self.dtheta_dparam) {
+            *gr += (dt * d) as f32;
+        }
+        Ok(())
+    }
 }

@@ -1,9 +1,8 @@
 //! The clip layer as one custom dfdx op on Cpu: the fused kernels of [`crate::kernel`] wired
-//! into dfdx's tape (forward now, a backward closure that writes ∂L/∂x and ∂L/∂ρ).
+//! into dfdx's tape (forward now, a backward closure that writes ∂L/∂x and the gradient of θ's parameter).
 
 use dfdx::prelude::*;
 
-use crate::cpu::add_rho_grad;
 use crate::layer::{Act, ClipLayer, ClipStats, Shape4};
 use crate::raw;
 use crate::ClipError;
@@ -33,12 +32,12 @@ pub fn clip_fused<T: Tape<f32, Cpu>>(
 
     if T::OWNS_TAPE {
         let out_id = out.clone();
-        let rho = layer.rho.clone();
+        let target = layer.theta_grad_target();
         tape.add_backward_op(move |grads| {
             grads.try_alloc_for(&x)?;
             grads.try_alloc_for(&out_id)?;
-            if let Some(r) = &rho {
-                grads.try_alloc_for(r)?;
+            if let Some(t) = &target {
+                grads.try_alloc_for(&t.param)?;
             }
             // SAFETY: all entries exist now, so the lookups below insert nothing; the output
             // gradient is only read while the input gradient (another entry) is written.
@@ -47,8 +46,8 @@ pub fn clip_fused<T: Tape<f32, Cpu>>(
             let ys = raw::cpu_slice(&out_id);
             let gx = grads.get_or_alloc_mut(&x)?;
             let dtheta = kernels.backward(&xs, &ys, gy, gx, plane);
-            if let Some(r) = &rho {
-                add_rho_grad(r, grads, &dtheta)?;
+            if let Some(t) = &target {
+                t.add(grads, &dtheta)?;
             }
             Ok(())
         });

@@ -5,7 +5,7 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::strategy::Strategy;
-use crate::threshold::{self, THETA_MIN};
+use crate::threshold::{ThetaParam, THETA_MIN};
 use crate::ClipError;
 
 /// NCHW activations with runtime sizes.
@@ -30,6 +30,9 @@ pub struct ClipParams {
     /// One θ per channel instead of one per layer.
     #[serde(default)]
     pub per_channel: bool,
+    /// What the optimizer trains: θ itself (projected onto [θ_min, ∞)) or ρ.
+    #[serde(default)]
+    pub theta_param: ThetaParam,
 }
 
 fn default_beta() -> f64 {
@@ -43,6 +46,7 @@ impl ClipParams {
             theta0,
             beta: 1.0,
             per_channel: false,
+            theta_param: ThetaParam::Direct,
         }
     }
 
@@ -78,14 +82,15 @@ impl ClipStats {
     }
 }
 
-/// relu (optionally) followed by a clipping strategy, with θ = θ_min + softplus(ρ).
+/// relu (optionally) followed by a clipping strategy with threshold θ ≥ θ_min.
 #[derive(Clone, Debug)]
 pub struct ClipLayer<D: Device<f32>> {
     pub params: ClipParams,
     pub channels: usize,
     pub pre_relu: bool,
-    /// ρ, one entry or one per channel; `None` for `none`.
-    pub rho: Option<Tensor<(usize,), f32, D>>,
+    /// The parameter behind θ (θ itself, or ρ; see [`ThetaParam`]), one entry or one per
+    /// channel; `None` for `none`.
+    pub param: Option<Tensor<(usize,), f32, D>>,
 }
 
 impl<D: Device<f32>> ClipLayer<D> {
@@ -96,10 +101,10 @@ impl<D: Device<f32>> ClipLayer<D> {
         dev: &D,
     ) -> Result<Self, ClipError> {
         params.validate()?;
-        let rho = if params.strategy.has_threshold() {
+        let param = if params.strategy.has_threshold() {
             let n = if params.per_channel { channels } else { 1 };
-            let r = threshold::rho_from_theta(params.theta0) as f32;
-            Some(dev.tensor_from_vec(vec![r; n], (n,)))
+            let p = params.theta_param.param_from_theta(params.theta0) as f32;
+            Some(dev.tensor_from_vec(vec![p; n], (n,)))
         } else {
             None
         };
@@ -107,46 +112,68 @@ impl<D: Device<f32>> ClipLayer<D> {
             params,
             channels,
             pre_relu,
-            rho,
+            param,
         })
     }
 
-    /// Whether the optimizer should update ρ.
+    /// Whether the optimizer should update θ's parameter.
     pub fn trainable(&self) -> bool {
         self.params.strategy.learnable()
     }
 
+    pub fn theta_param(&self) -> ThetaParam {
+        self.params.theta_param
+    }
+
     /// The current θ values (empty for `none`).
     pub fn theta(&self) -> Vec<f64> {
-        self.rho_host()
+        let tp = self.params.theta_param;
+        self.param_host()
             .into_iter()
-            .map(threshold::theta_from_rho)
+            .map(|p| tp.theta_from_param(p))
             .collect()
     }
 
-    fn rho_host(&self) -> Vec<f64> {
-        self.rho
+    fn param_host(&self) -> Vec<f64> {
+        self.param
             .as_ref()
             .map(|r| r.as_vec().into_iter().map(f64::from).collect())
             .unwrap_or_default()
     }
 
-    /// θ as the f32 values the kernels use.
+    /// θ as the f32 values the kernels use (for `direct`, exactly the stored parameter).
     pub fn theta_f32(&self) -> Vec<f32> {
-        self.theta().into_iter().map(|t| t as f32).collect()
+        match self.params.theta_param {
+            ThetaParam::Direct => self.param.as_ref().map(|p| p.as_vec()).unwrap_or_default(),
+            ThetaParam::Softplus => self.theta().into_iter().map(|t| t as f32).collect(),
+        }
     }
 
-    /// ∂L/∂θ per θ entry, from the gradient that backward left on ρ.
-    pub fn theta_grad(&self, grads: &Gradients<f32, D>) -> Vec<f64> {
-        let Some(rho) = &self.rho else {
-            return Vec::new();
+    /// dθ/dp per θ entry at the current parameter values.
+    pub fn dtheta_dparam(&self) -> Vec<f64> {
+        let tp = self.params.theta_param;
+        self.param_host()
+            .into_iter()
+            .map(|p| tp.dtheta_dparam(p))
+            .collect()
+    }
+
+    /// ∂L/∂θ per θ entry, from the gradient that backward left on the parameter (zeros when
+    /// backward did not reach it: `seed-softplus` on the composed path keeps θ off the tape).
+    pub fn theta_grad(&self, grads: &mut Gradients<f32, D>) -> Result<Vec<f64>, ClipError> {
+        let Some(param) = &self.param else {
+            return Ok(Vec::new());
         };
-        let g = grads.get(rho).as_vec();
-        self.rho_host()
+        grads
+            .try_alloc_for(param)
+            .map_err(|e| ClipError::Device(format!("{e:?}")))?;
+        let g = grads.get(param).as_vec();
+        Ok(self
+            .dtheta_dparam()
             .into_iter()
             .zip(g)
-            .map(|(r, g)| f64::from(g) / threshold::dtheta_drho(r))
-            .collect()
+            .map(|(d, g)| f64::from(g) / d)
+            .collect())
     }
 
     /// A per-channel layer accepts only inputs with its channel count.

@@ -3,7 +3,8 @@
 //! - [`strategy`]: the seven strategies by name, each with an f64 reference (value, ∂y/∂x,
 //!   ∂y/∂θ) and an f32 element kernel;
 //! - [`kernel`]: fused, vectorised, deterministic CPU loops over slices;
-//! - [`ClipLayer`]: relu → clip with a positive θ (θ_min + softplus(ρ), see [`threshold`]),
+//! - [`ClipLayer`]: relu → clip with θ ≥ θ_min, trained directly or through softplus
+//!   ([`threshold`]),
 //!   fused on Cpu ([`fused`]) and composed from public dfdx ops elsewhere ([`composed`]);
 //! - [`cpu`]: a layer's kernels over slices, for ops that fuse the clip into more work;
 //! - [`curves`]: the function shapes through the real training kernel.
@@ -23,3 +24,4 @@ pub mod threshold;
 pub use error::ClipError;
 pub use layer::{Act, ClipDevice, ClipLayer, ClipOutput, ClipParams, ClipStats, Shape4};
 pub use strategy::{ClipFn, Eval, Strategy};
+pub use threshold::ThetaParam;

@@ -128,6 +128,25 @@ impl Dataset {
         h
     }
 
+    /// The images at `indices`, in that order (an index out of range is an error).
+    pub fn subset(&self, indices: &[usize]) -> Result<Dataset, DataError> {
+        let n = self.image_len();
+        let mut images = Vec::with_capacity(indices.len() * n);
+        let mut labels = Vec::with_capacity(indices.len());
+        for &i in indices {
+            if i >= self.len() {
+                return Err(DataError::InvalidConfig {
+                    what: "subset index",
+                    expected: format!("an index below {}", self.len()),
+                    found: i.to_string(),
+                });
+            }
+            images.extend_from_slice(self.image(i));
+            labels.push(self.labels[i]);
+        }
+        Dataset::new(images, labels, self.shape())
+    }
+
     /// Consumes the data set, returning `(images, labels)`.
     pub fn into_parts(self) -> (Vec<f32>, Vec<u8>) {
         (self.images, self.labels)
@@ -169,6 +188,16 @@ impl DatasetName {
             Self::Mnist => "mnist",
             Self::Cifar10 => "cifar10",
             Self::Synthetic => "synthetic",
+        }
+    }
+
+    /// Images held out of the training split for validation unless a study says otherwise:
+    /// 5,000 for the real sets (of 50,000 or 60,000), 1,000 for synthetic data (the size of
+    /// its default test set).
+    pub fn default_validation(self) -> usize {
+        match self {
+            Self::FashionMnist | Self::Mnist | Self::Cifar10 => 5000,
+            Self::Synthetic => 1000,
         }
     }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`load`] MNIST / Fashion-MNIST (IDX, raw or gzip) and CIFAR-10 (binary batches) from a
 //!   data dir ([`resolve_data_dir`]), or generate [`synthetic`] data from a seed;
+//! - [`split_validation`]: a validation split fixed by a data-split seed (never the run seed);
 //! - [`normalize`] per channel with train-split statistics;
 //! - [`epoch_permutation`] and [`batches`] for a reproducible data order;
 //! - [`verify`] SHA-256 of every file and [`fetch`] from a registry, a directory or an
@@ -22,6 +23,7 @@ mod layout;
 mod normalize;
 pub mod rng;
 mod shuffle;
+mod split;
 mod synthetic;
 mod verify;
 
@@ -41,5 +43,6 @@ pub use layout::{
 };
 pub use normalize::{normalize, ChannelStats};
 pub use shuffle::{batches, epoch_permutation, Batch, Batches};
+pub use split::{indices_sha256, split_validation, validation_indices, SplitInfo};
 pub use synthetic::{synthetic, SyntheticConfig};
 pub use verify::{verify, FileReport, HashStatus, VerifyReport};

@@ -4,7 +4,7 @@
 //! 1×28×28 → 7×7), and an input of any other shape is an error, never a silent reshape (the
 //! seed's `view(-1, 32*8*8)` mixed samples on 32×32 input and crashed on 28×28).
 
-use clipbench_clip::{ClipDevice, ClipLayer, ClipParams, ClipStats, Strategy};
+use clipbench_clip::{ClipDevice, ClipLayer, ClipParams, ClipStats, Strategy, ThetaParam};
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,9 @@ pub struct ClipConfig {
     pub beta: f64,
     #[serde(default)]
     pub per_channel: bool,
+    /// What the optimizer trains: θ itself (default) or ρ with θ = θ_min + softplus(ρ).
+    #[serde(default)]
+    pub theta_param: ThetaParam,
 }
 
 fn default_theta0() -> [f64; 2] {
@@ -49,6 +52,7 @@ impl ClipConfig {
             theta0: default_theta0(),
             beta: default_beta(),
             per_channel: false,
+            theta_param: ThetaParam::Direct,
         }
     }
 
@@ -58,6 +62,7 @@ impl ClipConfig {
             theta0: self.theta0[i],
             beta: self.beta,
             per_channel: self.per_channel,
+            theta_param: self.theta_param,
         }
     }
 }
@@ -113,9 +118,11 @@ impl ModelConfig {
 pub enum ParamKind {
     Weight,
     Bias,
-    /// ρ of a clip layer (θ = θ_min + softplus(ρ)); `trainable` says whether to update it.
+    /// θ's parameter in a clip layer (θ itself, or ρ: `param`); `trainable` says whether the
+    /// optimizer updates it.
     Theta {
         trainable: bool,
+        param: ThetaParam,
     },
 }
 
@@ -134,6 +141,17 @@ pub struct Param<'a, D: Device<f32>> {
 }
 
 impl<D: Device<f32>> Param<'_, D> {
+    /// Whether the optimizer updates this tensor (everything but a fixed θ).
+    pub fn kind_trainable(&self) -> bool {
+        !matches!(
+            self.kind,
+            ParamKind::Theta {
+                trainable: false,
+                ..
+            }
+        )
+    }
+
     pub fn values(&self) -> Vec<f32> {
         match &self.tensor {
             ParamTensor::R1(t) => t.as_vec(),
@@ -287,16 +305,19 @@ impl<D: NnDevice + ClipDevice> SimpleCnn<D> {
             },
         ];
         for (layer, name, clip) in [
-            ("clip1", "clip1.rho", &mut self.clip1),
-            ("clip2", "clip2.rho", &mut self.clip2),
+            ("clip1", "clip1.theta", &mut self.clip1),
+            ("clip2", "clip2.theta", &mut self.clip2),
         ] {
-            let trainable = clip.trainable();
-            if let Some(rho) = clip.rho.as_mut() {
+            let kind = ParamKind::Theta {
+                trainable: clip.trainable(),
+                param: clip.theta_param(),
+            };
+            if let Some(p) = clip.param.as_mut() {
                 v.push(Param {
                     name,
                     layer,
-                    kind: ParamKind::Theta { trainable },
-                    tensor: ParamTensor::R1(rho),
+                    kind,
+                    tensor: ParamTensor::R1(p),
                 });
             }
         }

@@ -46,10 +46,9 @@ fn layer(
     let mut l = ClipLayer::new(p, SHAPE.1, true, dev)?;
     if per_channel {
         // Different θ per channel (0.4 .. 1.6), so a wrong channel mapping shows.
-        let rho: Vec<f32> = (0..SHAPE.1)
-            .map(|c| clipbench_clip::threshold::rho_from_theta(0.4 + 0.4 * c as f64) as f32)
-            .collect();
-        l.rho = Some(dev.tensor_from_vec(rho, (SHAPE.1,)));
+        // θ is the stored parameter (the default `direct` parametrisation).
+        let theta: Vec<f32> = (0..SHAPE.1).map(|c| 0.4 + 0.4 * c as f32).collect();
+        l.param = Some(dev.tensor_from_vec(theta, (SHAPE.1,)));
     }
     Ok(l)
 }
@@ -73,7 +72,7 @@ fn run(
     let yv = y.as_vec();
     let g = (y * ct).sum::<Rank0, _>().backward();
     let drho = l
-        .rho
+        .param
         .as_ref()
         .map(|r| g.get(r).as_vec())
         .unwrap_or_default();

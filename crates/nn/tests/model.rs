@@ -83,7 +83,7 @@ fn every_parameter_gets_a_nonzero_gradient_and_seeds_differ() -> Res {
     for p in &params {
         let g = p.grad(&mut grads)?;
         assert!(g.iter().any(|v| *v != 0.0), "{} got no gradient", p.name);
-        if let ParamKind::Theta { trainable } = p.kind {
+        if let ParamKind::Theta { trainable, .. } = p.kind {
             assert!(trainable);
         }
     }

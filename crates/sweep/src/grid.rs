@@ -25,7 +25,7 @@ const NOT_GRIDDED: [(&str, &str); 3] = [
 /// Nullable numeric settings (absent in the base config when not set).
 const OPTIONAL_NUMERIC: [&str; 2] = ["train_limit", "test_limit"];
 
-fn get<'a>(v: &'a Json, key: &str) -> Option<&'a Json> {
+pub fn get<'a>(v: &'a Json, key: &str) -> Option<&'a Json> {
     key.split('.').try_fold(v, |v, k| v.get(k))
 }
 

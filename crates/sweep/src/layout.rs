@@ -9,6 +9,7 @@
 //!   plan/<run-id>.lock    held by the worker process writing runs/<run-id>/
 //!   logs/<run-id>.log     the local worker's stdout and stderr
 //!   sweep.json            the last local sweep's report: one entry per run with its status
+//!   study.json            study-level settings the analysis reads (target_acc, ...)
 //!   slurm/<submission>/   array.sbatch, runs.tsv (array index → run), logs/, submission.json
 //! ```
 
@@ -18,7 +19,7 @@ use clipbench_train::out::SUMMARY;
 use clipbench_train::records::Summary;
 
 use crate::error::SweepError;
-use crate::plan::PlannedRun;
+use crate::plan::{PlannedRun, StudySettings};
 
 pub fn plan_file(root: &Path, run_id: &str) -> PathBuf {
     root.join("plan").join(format!("{run_id}.json"))
@@ -64,6 +65,20 @@ pub fn run_state(dir: &Path, run_id: &str) -> RunState {
         Err(_) => RunState::Absent,
     }
 }
+
+/// Writes `study.json` (the study-level settings the analysis reads), atomically.
+pub fn write_study_file(root: &Path, settings: &StudySettings) -> Result<(), SweepError> {
+    std::fs::create_dir_all(root).map_err(|e| SweepError::io(root, e))?;
+    let mut bytes = serde_json::to_vec_pretty(settings).map_err(|e| SweepError::Run {
+        run_id: "study.json".into(),
+        message: e.to_string(),
+    })?;
+    bytes.push(b'\n');
+    clipbench_train::sink::write_atomic(&root.join(STUDY_FILE), &bytes)?;
+    Ok(())
+}
+
+pub const STUDY_FILE: &str = "study.json";
 
 /// Writes every run's config to `plan/<run-id>.json` (atomically, and only when it differs,
 /// so a worker's lock file beside it is never disturbed).

@@ -4,6 +4,8 @@
 //!
 //! - [`spec`]: the study file's typed form; [`source`]: its text and key spans (errors name
 //!   file, line, column and key); [`grid`]: grids over numeric settings; [`plan`]: validation.
+//! - [`tune`]: the tuning stage of a study (`[tune]`): seeded quasi-random trials with one
+//!   budget for every strategy, selection on validation accuracy, the final stage after it.
 //! - [`layout`]: where a study's files live; [`lock`]: OS file locks; [`worker`]: one run in
 //!   its own process; [`report`]: outcomes and the one-line summary; [`progress`], [`signal`].
 
@@ -19,7 +21,8 @@ pub mod signal;
 pub mod slurm;
 pub mod source;
 pub mod spec;
+pub mod tune;
 pub mod worker;
 
 pub use error::{Problem, SweepError};
-pub use plan::{PlannedRun, RunPlan};
+pub use plan::{PlannedRun, RunPlan, Stage, StudyPlan, TunedStudy};

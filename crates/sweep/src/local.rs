@@ -58,6 +58,7 @@ pub fn run_local(
     let t0 = Instant::now();
     let _lock = FileLock::study(&plan.root, &format!("clipbench run {} (local)", plan.study))?;
     layout::write_plan_files(&plan.root, &plan.runs)?;
+    layout::write_study_file(&plan.root, &plan.settings)?;
     let logs = plan.root.join("logs");
     std::fs::create_dir_all(&logs).map_err(|e| SweepError::io(&logs, e))?;
 

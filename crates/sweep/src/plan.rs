@@ -17,13 +17,28 @@ use crate::grid::{self, Axis};
 use crate::source::{keys, Seg, Source};
 use crate::spec::{StrategyEntry, StudySpec};
 
+/// Which stage of a study a run belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// A tuning trial (`[tune]`), under `<study>/tuning/runs/`.
+    Tune,
+    /// The study's runs proper, under `<study>/runs/`.
+    Final,
+}
+
 /// One planned run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedRun {
+    pub stage: Stage,
     pub run_id: String,
     pub strategy: Strategy,
     pub seed: u64,
-    /// The grid values of this run (dotted key → value).
+    /// The tuning trial this run belongs to (tune stage), or whose settings it uses (final
+    /// stage of a tuned study).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial: Option<usize>,
+    /// The grid values or tuned settings of this run (dotted key → value).
     pub params: BTreeMap<String, Json>,
     /// `<results>/<study>/runs/<run-id>`.
     pub dir: PathBuf,
@@ -40,6 +55,18 @@ pub struct RunPlan {
     pub dataset: DatasetName,
     pub threads: usize,
     pub runs: Vec<PlannedRun>,
+    /// What the analysis reads from `study.json`.
+    pub settings: StudySettings,
+}
+
+/// `<results>/<study>/study.json` (**contract**, read by `clipbench report`): the study-level
+/// settings the analysis needs, which no single run records.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StudySettings {
+    pub study: String,
+    /// The study file, as given to `clipbench run`.
+    pub file: PathBuf,
+    pub target_acc: Option<f64>,
 }
 
 impl RunPlan {
@@ -89,7 +116,7 @@ fn study_name(src: &Source, spec: &StudySpec) -> Result<String, Problem> {
 }
 
 /// The run config of one strategy entry before grid values (as JSON: grids edit it).
-fn base_config(spec: &StudySpec, e: &StrategyEntry, seed: u64) -> RunConfig {
+pub(crate) fn base_config(spec: &StudySpec, e: &StrategyEntry, seed: u64) -> RunConfig {
     let input = spec.model.input.unwrap_or(spec.dataset.shape());
     let mut model = ModelConfig::new(input, e.strategy);
     if let Some(w) = spec.model.widths {
@@ -99,6 +126,12 @@ fn base_config(spec: &StudySpec, e: &StrategyEntry, seed: u64) -> RunConfig {
     model.clip.theta0 = e.clip.theta0.or(d.theta0).unwrap_or(model.clip.theta0);
     model.clip.beta = e.clip.beta.or(d.beta).unwrap_or(model.clip.beta);
     model.clip.per_channel = e.clip.per_channel.or(d.per_channel).unwrap_or(false);
+    model.clip.theta_param = e
+        .clip
+        .theta_param
+        .or(d.theta_param)
+        .or(spec.theta_param)
+        .unwrap_or_default();
     RunConfig {
         dataset: spec.dataset,
         model,
@@ -112,6 +145,12 @@ fn base_config(spec: &StudySpec, e: &StrategyEntry, seed: u64) -> RunConfig {
         train_limit: spec.train_limit,
         test_limit: spec.test_limit,
         device: spec.device,
+        validation: Some(
+            spec.validation
+                .unwrap_or_else(|| spec.dataset.default_validation()),
+        ),
+        split_seed: spec.split_seed.unwrap_or(0),
+        selection: spec.selection.unwrap_or_default(),
     }
 }
 
@@ -130,33 +169,26 @@ fn problem_key(msg: &str) -> Option<String> {
         .then(|| key.to_string())
 }
 
-struct Ctx<'a> {
-    src: &'a Source,
-    spec: &'a StudySpec,
-    problems: Vec<Problem>,
+pub(crate) struct Ctx<'a> {
+    pub src: &'a Source,
+    pub spec: &'a StudySpec,
+    pub problems: Vec<Problem>,
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, p: Problem) {
+    pub fn push(&mut self, p: Problem) {
         if !self.problems.contains(&p) {
             self.problems.push(p);
         }
     }
 
-    fn at(&mut self, path: &[Seg], msg: impl Into<String>) {
+    pub fn at(&mut self, path: &[Seg], msg: impl Into<String>) {
         let p = self.src.problem_at_path(path, msg);
         self.push(p);
     }
 
-    /// Where the value of `key` for strategy entry `si` and grid choice `combo` comes from.
-    fn origin(&self, key: &str, si: usize, axes: &[Axis], combo: &[usize]) -> Vec<Seg> {
-        if let Some((ai, _)) = axes.iter().enumerate().find(|(_, a)| a.key == key) {
-            return vec![
-                Seg::Key("grid".into()),
-                Seg::Key(key.into()),
-                Seg::Index(combo[ai]),
-            ];
-        }
+    /// Where the base value of `key` for strategy entry `si` comes from.
+    fn origin(&self, key: &str, si: usize) -> Vec<Seg> {
         if let Some(field) = key.strip_prefix("model.clip.") {
             let entry = vec![
                 Seg::Key("strategies".into()),
@@ -171,61 +203,104 @@ impl Ctx<'_> {
     }
 }
 
-fn plan(src: &Source, results: &Path) -> Result<RunPlan, SweepError> {
-    let spec: StudySpec = toml::from_str(&src.text).map_err(|e| src.toml_error(&e))?;
-    let mut cx = Ctx {
-        src,
-        spec: &spec,
-        problems: Vec::new(),
-    };
-    let study = study_name(src, &spec).map_err(|p| cx.push(p)).ok();
-    check_lists(&mut cx);
-    let axes = check_grid(&mut cx);
+/// One setting a run takes from somewhere other than its strategy's base config: a grid
+/// value, a tuned value, a tuning override. `origin` is where the study file says it.
+#[derive(Clone, Debug)]
+pub(crate) struct Setting {
+    pub key: String,
+    pub value: Json,
+    pub origin: Vec<Seg>,
+}
+
+impl Ctx<'_> {
+    /// The resolved config of strategy entry `si` with `seed` and `settings` applied in
+    /// order; None (with the problems recorded) when it does not validate.
+    pub(crate) fn resolve(
+        &mut self,
+        si: usize,
+        seed: u64,
+        settings: &[Setting],
+    ) -> Option<RunConfig> {
+        let spec = self.spec;
+        let base = base_config(spec, &spec.strategies[si], seed);
+        let cfg: RunConfig = if settings.is_empty() {
+            base
+        } else {
+            let mut json = serde_json::to_value(&base).unwrap_or(Json::Null);
+            for st in settings {
+                json = grid::apply(&json, &st.key, &st.value);
+            }
+            match serde_json::from_value(json) {
+                Ok(c) => c,
+                Err(e) => {
+                    let at = settings
+                        .last()
+                        .map(|s| s.origin.clone())
+                        .unwrap_or_default();
+                    self.at(&at, format!("does not fit the run config: {e}"));
+                    return None;
+                }
+            }
+        };
+        if let Err(e) = cfg.validate() {
+            let text = e.to_string();
+            let text = text.strip_prefix("invalid run config: ").unwrap_or(&text);
+            for msg in text.split("; ") {
+                let p = match problem_key(msg) {
+                    Some(k) => {
+                        let path = settings
+                            .iter()
+                            .rev()
+                            .find(|s| s.key == k)
+                            .map(|s| s.origin.clone())
+                            .unwrap_or_else(|| self.origin(&k, si));
+                        // Messages start with their key: say it once.
+                        let msg = match msg.strip_prefix(&format!("{k}: ")) {
+                            Some(rest) if path == keys(&k) => rest,
+                            _ => msg,
+                        };
+                        let mut p = self.src.problem_at_path(&path, msg);
+                        if !self.src.has(&path) {
+                            p.key = Some(k);
+                        }
+                        p
+                    }
+                    None => Problem::new(None, None, msg),
+                };
+                self.push(p);
+            }
+            return None;
+        }
+        Some(cfg)
+    }
+}
+
+/// Runs of one stage, in order: seed, then strategy, then variant. `variants[si]` lists the
+/// settings of each run of strategy entry `si` per seed (a grid combination or a trial),
+/// with its trial index and the params it shows.
+struct StageRuns<'a> {
+    stage: Stage,
+    seeds: &'a [u64],
+    variants: Vec<Vec<Variant>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Variant {
+    pub trial: Option<usize>,
+    pub settings: Vec<Setting>,
+    pub params: BTreeMap<String, Json>,
+}
+
+fn stage_runs(cx: &mut Ctx<'_>, st: &StageRuns<'_>) -> Vec<PlannedRun> {
+    let spec = cx.spec;
     let mut runs = Vec::new();
     let mut ids = BTreeMap::<String, usize>::new();
-    let combos = grid::combinations(&axes);
-    for &seed in &spec.seeds {
+    for &seed in st.seeds {
         for (si, entry) in spec.strategies.iter().enumerate() {
-            let base = base_config(&spec, entry, seed);
-            let base_json = serde_json::to_value(&base).unwrap_or(Json::Null);
-            for combo in &combos {
-                let mut json = base_json.clone();
-                let mut params = BTreeMap::new();
-                for (axis, &vi) in axes.iter().zip(combo) {
-                    json = grid::apply(&json, &axis.key, &axis.values[vi]);
-                    params.insert(axis.key.clone(), axis.values[vi].clone());
-                }
-                // Without a grid the base is the config; with one, a non-finite base value
-                // (inf, nan: JSON has none) fails the round trip and validate() names it.
-                let cfg: RunConfig = if axes.is_empty() {
-                    base.clone()
-                } else {
-                    serde_json::from_value(json).unwrap_or_else(|_| base.clone())
-                };
-                if let Err(e) = cfg.validate() {
-                    let text = e.to_string();
-                    let text = text.strip_prefix("invalid run config: ").unwrap_or(&text);
-                    for msg in text.split("; ") {
-                        let p = match problem_key(msg) {
-                            Some(k) => {
-                                let path = cx.origin(&k, si, &axes, combo);
-                                // Messages start with their key: say it once.
-                                let msg = match msg.strip_prefix(&format!("{k}: ")) {
-                                    Some(rest) if path == keys(&k) => rest,
-                                    _ => msg,
-                                };
-                                let mut p = src.problem_at_path(&path, msg);
-                                if !src.has(&path) {
-                                    p.key = Some(k);
-                                }
-                                p
-                            }
-                            None => Problem::new(None, None, msg),
-                        };
-                        cx.push(p);
-                    }
+            for v in st.variants.get(si).into_iter().flatten() {
+                let Some(cfg) = cx.resolve(si, seed, &v.settings) else {
                     continue;
-                }
+                };
                 let run_id = cfg.run_id();
                 if let Some(prev) = ids.insert(run_id.clone(), runs.len()) {
                     cx.push(Problem::new(
@@ -235,43 +310,322 @@ fn plan(src: &Source, results: &Path) -> Result<RunPlan, SweepError> {
                     ));
                 }
                 runs.push(PlannedRun {
+                    stage: st.stage,
                     run_id,
                     strategy: entry.strategy,
                     seed,
-                    params,
+                    trial: v.trial,
+                    params: v.params.clone(),
                     dir: PathBuf::new(),
                     config: cfg,
                 });
             }
         }
     }
+    runs
+}
+
+/// The grid's combinations as variants (one empty variant without a grid).
+fn grid_variants(axes: &[Axis]) -> Vec<Variant> {
+    grid::combinations(axes)
+        .into_iter()
+        .map(|combo| {
+            let mut v = Variant::default();
+            for (axis, &vi) in axes.iter().zip(&combo) {
+                v.settings.push(Setting {
+                    key: axis.key.clone(),
+                    value: axis.values[vi].clone(),
+                    origin: vec![
+                        Seg::Key("grid".into()),
+                        Seg::Key(axis.key.clone()),
+                        Seg::Index(vi),
+                    ],
+                });
+                v.params.insert(axis.key.clone(), axis.values[vi].clone());
+            }
+            v
+        })
+        .collect()
+}
+
+fn finish(cx: Ctx<'_>) -> Result<(), SweepError> {
+    if cx.problems.is_empty() {
+        return Ok(());
+    }
+    let mut problems = cx.problems;
+    // In file order; problems without a place last (stable: found order otherwise).
+    problems.sort_by_key(|p| p.at.unwrap_or((usize::MAX, 0)));
+    Err(SweepError::Spec {
+        file: cx.src.path.clone(),
+        problems,
+    })
+}
+
+fn place(runs: &mut [PlannedRun], root: &Path) {
+    for r in runs {
+        r.dir = root.join("runs").join(&r.run_id);
+    }
+}
+
+/// What every stage shares: the parsed spec, its name and grid.
+#[derive(Debug)]
+struct Parsed {
+    spec: StudySpec,
+    study: Option<String>,
+    axes: Vec<Axis>,
+}
+
+fn parse(src: &Source, problems: &mut Vec<Problem>) -> Result<Parsed, SweepError> {
+    let spec: StudySpec = toml::from_str(&src.text).map_err(|e| src.toml_error(&e))?;
+    let mut cx = Ctx {
+        src,
+        spec: &spec,
+        problems: Vec::new(),
+    };
+    let study = study_name(src, &spec).map_err(|p| cx.push(p)).ok();
+    check_lists(&mut cx);
+    if let Some(t) = spec.target_acc {
+        if !(t.is_finite() && t > 0.0 && t <= 1.0) {
+            cx.at(
+                &keys("target_acc"),
+                format!("expected a validation accuracy in (0, 1], got {t}"),
+            );
+        }
+    }
+    let axes = check_grid(&mut cx);
+    problems.extend(cx.problems);
+    Ok(Parsed { spec, study, axes })
+}
+
+fn settings_of(spec: &StudySpec, study: &str, src: &Source) -> StudySettings {
+    StudySettings {
+        study: study.to_string(),
+        file: src.path.clone(),
+        target_acc: spec.target_acc,
+    }
+}
+
+/// The one-stage plan of a study without `[tune]`.
+fn plan(src: &Source, results: &Path) -> Result<RunPlan, SweepError> {
+    let mut problems = Vec::new();
+    let p = parse(src, &mut problems)?;
+    if p.spec.tune.is_some() {
+        return Err(SweepError::spec(
+            &src.path,
+            src.problem_at_path(
+                &keys("tune"),
+                "this study tunes first: plan it with StudyPlan (clipbench run does)",
+            ),
+        ));
+    }
+    final_plan(src, &p, &[], results, problems)
+}
+
+/// The final stage: every strategy with its overrides (tuned settings) and the grid.
+fn final_plan(
+    src: &Source,
+    p: &Parsed,
+    overrides: &[Variant],
+    results: &Path,
+    problems: Vec<Problem>,
+) -> Result<RunPlan, SweepError> {
+    let spec = &p.spec;
+    let mut cx = Ctx {
+        src,
+        spec,
+        problems,
+    };
+    let grid = grid_variants(&p.axes);
+    let variants = (0..spec.strategies.len())
+        .map(|si| {
+            grid.iter()
+                .map(|g| match overrides.get(si) {
+                    Some(o) => Variant {
+                        trial: o.trial,
+                        settings: o.settings.iter().chain(&g.settings).cloned().collect(),
+                        params: o
+                            .params
+                            .iter()
+                            .chain(&g.params)
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    },
+                    None => g.clone(),
+                })
+                .collect()
+        })
+        .collect();
+    let mut runs = stage_runs(
+        &mut cx,
+        &StageRuns {
+            stage: Stage::Final,
+            seeds: &spec.seeds,
+            variants,
+        },
+    );
     if runs.is_empty() && cx.problems.is_empty() {
         cx.push(Problem::new(None, None, "the study plans no runs"));
     }
-    match (study, cx.problems.is_empty()) {
-        (Some(study), true) => {
-            let root = results.join(&study);
-            for r in &mut runs {
-                r.dir = root.join("runs").join(&r.run_id);
-            }
-            Ok(RunPlan {
-                study,
-                file: src.path.clone(),
-                root,
-                dataset: spec.dataset,
-                threads: spec.threads.unwrap_or(1),
-                runs,
-            })
+    let study = p.study.clone();
+    finish(cx)?;
+    let study = study.unwrap_or_default();
+    let root = results.join(&study);
+    place(&mut runs, &root);
+    Ok(RunPlan {
+        settings: settings_of(spec, &study, src),
+        study,
+        file: src.path.clone(),
+        root,
+        dataset: spec.dataset,
+        threads: spec.threads.unwrap_or(1),
+        runs,
+    })
+}
+
+/// A study file: one stage, or tuning then the final stage.
+#[derive(Debug)]
+pub enum StudyPlan {
+    Plain(RunPlan),
+    Tuned(Box<TunedStudy>),
+}
+
+impl StudyPlan {
+    pub fn load(file: &Path, results: &Path) -> Result<StudyPlan, SweepError> {
+        study_plan(Source::read(file)?, results)
+    }
+
+    pub fn from_text(file: &Path, text: &str, results: &Path) -> Result<StudyPlan, SweepError> {
+        study_plan(Source::from_bytes(file, text.as_bytes().to_vec())?, results)
+    }
+}
+
+fn study_plan(src: Source, results: &Path) -> Result<StudyPlan, SweepError> {
+    let mut problems = Vec::new();
+    let p = parse(&src, &mut problems)?;
+    let Some(tune) = p.spec.tune.clone() else {
+        return final_plan(&src, &p, &[], results, problems).map(StudyPlan::Plain);
+    };
+    let mut cx = Ctx {
+        src: &src,
+        spec: &p.spec,
+        problems,
+    };
+    let space = crate::tune::check(&mut cx, &tune, &p.axes);
+    let trials = space
+        .as_ref()
+        .map(|s| crate::tune::trial_variants(&mut cx, &tune, s))
+        .unwrap_or_default();
+    // The final stage's base configs must be valid too (the tuned values replace some keys).
+    for si in 0..p.spec.strategies.len() {
+        for &seed in &p.spec.seeds {
+            cx.resolve(si, seed, &[]);
         }
-        _ => {
-            let mut problems = cx.problems;
-            // In file order; problems without a place last (stable: found order otherwise).
-            problems.sort_by_key(|p| p.at.unwrap_or((usize::MAX, 0)));
-            Err(SweepError::Spec {
-                file: src.path.clone(),
-                problems,
+    }
+    let mut runs = stage_runs(
+        &mut cx,
+        &StageRuns {
+            stage: Stage::Tune,
+            seeds: &tune.seeds,
+            variants: trials.clone(),
+        },
+    );
+    let problems = cx.problems;
+    if !problems.is_empty() {
+        finish(Ctx {
+            src: &src,
+            spec: &p.spec,
+            problems,
+        })?;
+    }
+    let study = p.study.clone().unwrap_or_default();
+    let root = results.join(&study);
+    let tune_root = root.join(crate::tune::TUNING_DIR);
+    place(&mut runs, &tune_root);
+    let settings = settings_of(&p.spec, &study, &src);
+    let tune_plan = RunPlan {
+        settings: settings.clone(),
+        study: format!("{study}-tuning"),
+        file: src.path.clone(),
+        root: tune_root,
+        dataset: p.spec.dataset,
+        threads: p.spec.threads.unwrap_or(1),
+        runs,
+    };
+    Ok(StudyPlan::Tuned(Box::new(TunedStudy {
+        study,
+        root,
+        results: results.to_path_buf(),
+        settings,
+        space: space.unwrap_or_default(),
+        trials,
+        tune: tune_plan,
+        tune_spec: tune,
+        parsed: p,
+        src,
+    })))
+}
+
+/// A study with `[tune]`: the tuning runs, and the final stage once they are done.
+#[derive(Debug)]
+pub struct TunedStudy {
+    pub study: String,
+    /// `<results>/<study>`.
+    pub root: PathBuf,
+    results: PathBuf,
+    pub settings: StudySettings,
+    /// Per strategy entry: the tuned keys and their distributions.
+    pub space: Vec<crate::tune::StrategySpace>,
+    /// Per strategy entry: the trials (settings per trial).
+    pub(crate) trials: Vec<Vec<Variant>>,
+    /// The tuning runs, under `<study>/tuning/runs/`.
+    pub tune: RunPlan,
+    pub tune_spec: crate::tune::TuneSpec,
+    parsed: Parsed,
+    src: Source,
+}
+
+impl TunedStudy {
+    pub fn strategies(&self) -> Vec<Strategy> {
+        self.parsed
+            .spec
+            .strategies
+            .iter()
+            .map(|e| e.strategy)
+            .collect()
+    }
+
+    pub fn final_seeds(&self) -> &[u64] {
+        &self.parsed.spec.seeds
+    }
+
+    /// Trial `t` of strategy entry `si`: its settings as (key, value).
+    pub fn trial_settings(&self, si: usize, t: usize) -> BTreeMap<String, Json> {
+        self.trials
+            .get(si)
+            .and_then(|v| v.get(t))
+            .map(|v| v.params.clone())
+            .unwrap_or_default()
+    }
+
+    /// The final stage with strategy entry `si` at its selected trial `selected[si]`.
+    pub fn final_plan(&self, selected: &[usize]) -> Result<RunPlan, SweepError> {
+        // The trial's tuned values only: its epochs / train_limit belong to the tuning stage.
+        let overrides: Vec<Variant> = selected
+            .iter()
+            .enumerate()
+            .map(|(si, &t)| {
+                let mut v = self.trials[si][t].clone();
+                v.settings.retain(|s| v.params.contains_key(&s.key));
+                v
             })
-        }
+            .collect();
+        final_plan(
+            &self.src,
+            &self.parsed,
+            &overrides,
+            &self.results,
+            Vec::new(),
+        )
     }
 }
 

@@ -228,6 +228,7 @@ pub fn submit_incomplete(plan: &RunPlan, opts: &SlurmOptions) -> Result<Submitte
     let lock = FileLock::study(&plan.root, &format!("clipbench run {} (slurm)", plan.study))?;
     let root = abs(&plan.root)?;
     layout::write_plan_files(&root, &plan.runs)?;
+    layout::write_study_file(&root, &plan.settings)?;
     let queued = queued_runs(&root, &opts.squeue)?;
     let mut complete_before = 0;
     let mut already_queued = Vec::new();

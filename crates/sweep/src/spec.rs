@@ -6,8 +6,10 @@
 //! strategies = ["none", "tanh-learnable", { name = "pact", theta0 = [10.0, 10.0] }]
 //! seeds = [1, 2, 3]
 //! epochs = 2                           # + batch_size, log_every, threads, train_limit, test_limit, device
+//! validation = 5000                    # held-out training images; + split_seed, selection
+//! theta_param = "direct"               # or "softplus" (also in [model.clip] and per strategy)
 //! [model]                              # input (synthetic only), widths
-//! [model.clip]                         # theta0 = [t1, t2], beta, per_channel: for every strategy
+//! [model.clip]                         # theta0 = [t1, t2], beta, per_channel, theta_param
 //! [optimizer]                          # kind = "adam" | "sgd", lr, ... (as clipbench_train)
 //! [schedule]                           # kind = "constant" | "step" | "cosine", ...
 //! [grid]                               # "dotted.key" = [values...]: one run per combination
@@ -18,9 +20,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use clipbench_clip::Strategy;
+use clipbench_clip::{Strategy, ThetaParam};
 use clipbench_data::DatasetName;
-use clipbench_train::config::DeviceKind;
+use clipbench_train::config::{DeviceKind, Selection};
 use clipbench_train::optim::OptimizerConfig;
 use clipbench_train::schedule::Schedule;
 use serde::de::{self, MapAccess, Visitor};
@@ -57,9 +59,30 @@ pub struct StudySpec {
     /// `cpu` (default) or `cuda` (needs a clipbench built with `--features cuda`).
     #[serde(default)]
     pub device: DeviceKind,
+    /// Training images held out for validation; default: the data set's (5000 for the real
+    /// sets, 1000 for synthetic). 0 needs `selection = "last"`.
+    #[serde(default)]
+    pub validation: Option<usize>,
+    /// Seed of the validation split, the same for every run of the study (default 0).
+    #[serde(default)]
+    pub split_seed: Option<u64>,
+    /// `best-val` (default): report the epoch of best validation accuracy; `last`.
+    #[serde(default)]
+    pub selection: Option<Selection>,
+    /// θ parametrisation of every strategy unless `[model.clip]` or an entry says otherwise.
+    #[serde(default)]
+    pub theta_param: Option<ThetaParam>,
+    /// Validation accuracy that counts as "reached" in the report's time to target
+    /// (default: 95% of the best mean validation accuracy of any strategy).
+    #[serde(default)]
+    pub target_acc: Option<f64>,
     /// Dotted key of a numeric run setting → the values to sweep (cartesian product).
     #[serde(default)]
     pub grid: BTreeMap<String, Vec<toml::Value>>,
+    /// Tune every strategy first, with the same budget, then run the final seeds at each
+    /// strategy's selected setting (see [`crate::tune`]).
+    #[serde(default)]
+    pub tune: Option<crate::tune::TuneSpec>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
@@ -85,6 +108,8 @@ pub struct ClipSpec {
     pub beta: Option<f64>,
     #[serde(default)]
     pub per_channel: Option<bool>,
+    #[serde(default)]
+    pub theta_param: Option<ThetaParam>,
 }
 
 /// `"tanh-learnable"` or `{ name = "pact", theta0 = [10.0, 10.0], beta = ..., per_channel = ... }`.
@@ -104,6 +129,8 @@ struct EntryTable {
     beta: Option<f64>,
     #[serde(default)]
     per_channel: Option<bool>,
+    #[serde(default)]
+    theta_param: Option<ThetaParam>,
 }
 
 fn strategy<E: de::Error>(name: &str) -> Result<Strategy, E> {
@@ -118,7 +145,7 @@ impl<'de> Deserialize<'de> for StrategyEntry {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 write!(
                     f,
-                    "a strategy name ({}) or a table {{ name = \"...\", theta0 = [.., ..], beta = .., per_channel = .. }}",
+                    "a strategy name ({}) or a table {{ name = \"...\", theta0 = [.., ..], beta = .., per_channel = .., theta_param = .. }}",
                     Strategy::names()
                 )
             }
@@ -136,6 +163,7 @@ impl<'de> Deserialize<'de> for StrategyEntry {
                         theta0: t.theta0,
                         beta: t.beta,
                         per_channel: t.per_channel,
+                        theta_param: t.theta_param,
                     },
                 })
             }

@@ -58,6 +58,7 @@ impl BenchSetup {
                 eps: 1e-8,
                 weight_decay: 0.0,
                 theta_weight_decay: false,
+                theta_decay: 0.0,
             },
             n_trainable(&mut model),
         );

@@ -36,6 +36,36 @@ pub struct RunConfig {
     /// Where to train; `cuda` needs a binary built with `--features cuda`.
     #[serde(default)]
     pub device: DeviceKind,
+    /// Training images held out for validation (before `train_limit` applies); None = the
+    /// data set's default ([`DatasetName::default_validation`]).
+    #[serde(default)]
+    pub validation: Option<usize>,
+    /// Seed of the validation split: a study setting, the same for every run of a study.
+    #[serde(default)]
+    pub split_seed: u64,
+    /// How the reported epoch is chosen.
+    #[serde(default)]
+    pub selection: Selection,
+}
+
+/// Which epoch a run reports (**contract**: `selection` in configs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Selection {
+    /// The epoch of best validation accuracy (ties → the earliest).
+    #[default]
+    BestVal,
+    /// The last epoch; the only choice without a validation split.
+    Last,
+}
+
+impl Selection {
+    pub fn name(self) -> &'static str {
+        match self {
+            Selection::BestVal => "best-val",
+            Selection::Last => "last",
+        }
+    }
 }
 
 /// The dfdx device of a run (part of the config: kernels differ, so results do too).
@@ -77,6 +107,14 @@ impl RunConfig {
         if self.train_limit == Some(0) || self.test_limit == Some(0) {
             p.push("train_limit/test_limit: expected >= 1 when given".into());
         }
+        let val = self.validation_images();
+        if val == 0 && self.selection != Selection::Last {
+            p.push(
+                "validation: 0 leaves nothing to select the epoch on: set selection = \"last\" \
+                 to report the last epoch, or hold out images (validation = N)"
+                    .into(),
+            );
+        }
         let want = self.dataset.shape();
         // Synthetic data is generated in whichever shape the model takes.
         if self.dataset != DatasetName::Synthetic && self.model.input != want {
@@ -93,6 +131,12 @@ impl RunConfig {
         } else {
             Err(TrainError::Config(p.join("; ")))
         }
+    }
+
+    /// Images in the validation split (the explicit value, else the data set's default).
+    pub fn validation_images(&self) -> usize {
+        self.validation
+            .unwrap_or_else(|| self.dataset.default_validation())
     }
 
     /// A stable id: strategy, seed and the first 10 hex digits of the SHA-256 of the

@@ -1,18 +1,23 @@
 //! Loading a run's data: the named data set (or synthetic data in the model's input shape),
-//! optional size limits, per-channel normalisation from the training split.
+//! the validation split, optional size limits, per-channel normalisation from the training
+//! images that remain.
 
 use std::path::Path;
 
 use clipbench_data::{
-    load, normalize, sha256_bytes, synthetic, verify, ChannelStats, DataSplits, Dataset,
-    DatasetName, FileReport, HashStatus, SyntheticConfig,
+    load, sha256_bytes, split_validation, synthetic, verify, ChannelStats, Dataset, DatasetName,
+    FileReport, HashStatus, SplitInfo, SyntheticConfig,
 };
 
 use crate::config::RunConfig;
 use crate::TrainError;
 
 pub struct RunData {
-    pub splits: DataSplits,
+    pub train: Dataset,
+    /// The validation split (empty when the config holds none out).
+    pub validation: Dataset,
+    pub test: Dataset,
+    pub split: SplitInfo,
     pub stats: ChannelStats,
     pub files: Vec<FileReport>,
 }
@@ -31,10 +36,15 @@ fn truncate(d: Dataset, limit: Option<usize>) -> Result<Dataset, TrainError> {
     }
 }
 
+/// Loads the data set, holds out the validation split (fixed by `split_seed`, never the run
+/// seed), applies `train_limit` to what remains and `test_limit` to test, and normalises all
+/// three with statistics of the remaining training images only.
 pub fn load_run_data(cfg: &RunConfig, data_dir: &Path) -> Result<RunData, TrainError> {
+    let n_val = cfg.validation_images();
     let (splits, files) = if cfg.dataset == DatasetName::Synthetic {
         let mut sc = SyntheticConfig::for_shape(cfg.model.input);
-        sc.train_len = cfg.train_limit.unwrap_or(sc.train_len);
+        // train_limit counts the training images after the split: generate both.
+        sc.train_len = cfg.train_limit.unwrap_or(sc.train_len) + n_val;
         sc.test_len = cfg.test_limit.unwrap_or(sc.test_len);
         let s = synthetic(&sc)?;
         let bytes: Vec<u8> = s
@@ -54,14 +64,19 @@ pub fn load_run_data(cfg: &RunConfig, data_dir: &Path) -> Result<RunData, TrainE
         let report = verify(cfg.dataset, data_dir)?;
         (load(cfg.dataset, data_dir)?, report.files)
     };
-    let mut splits = DataSplits {
-        train: truncate(splits.train, cfg.train_limit)?,
-        test: truncate(splits.test, cfg.test_limit)?,
-        name: splits.name,
-    };
-    let stats = normalize(&mut splits);
+    let (train, validation, split) = split_validation(&splits.train, n_val, cfg.split_seed)?;
+    let mut train = truncate(train, cfg.train_limit)?;
+    let mut validation = validation;
+    let mut test = truncate(splits.test, cfg.test_limit)?;
+    let stats = ChannelStats::compute(&train);
+    for d in [&mut train, &mut validation, &mut test] {
+        stats.apply(d);
+    }
     Ok(RunData {
-        splits,
+        train,
+        validation,
+        test,
+        split,
         stats,
         files,
     })

@@ -28,6 +28,16 @@ pub enum TrainError {
     Device(String),
     #[error("thread pool: {0}")]
     Threads(String),
+    #[error(
+        "{path}: made by a clipbench writing metrics schema {found} (git {revision}); this one \
+         writes schema {supported} and cannot reproduce it: check out that revision to verify it"
+    )]
+    OldSchema {
+        path: PathBuf,
+        found: u64,
+        supported: u32,
+        revision: String,
+    },
 }
 
 impl TrainError {

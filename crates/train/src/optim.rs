@@ -18,9 +18,12 @@ pub enum OptimizerConfig {
         nesterov: bool,
         #[serde(default)]
         weight_decay: f64,
-        /// Apply the weight decay to θ too (as PACT's L2 on α).
+        /// Shorthand for `theta_decay = weight_decay`.
         #[serde(default)]
         theta_weight_decay: bool,
+        /// L2 on θ itself (PACT's λ_α): ∂L/∂θ += λ·θ, whatever the parametrisation.
+        #[serde(default)]
+        theta_decay: f64,
     },
     Adam {
         lr: f64,
@@ -35,6 +38,8 @@ pub enum OptimizerConfig {
         weight_decay: f64,
         #[serde(default)]
         theta_weight_decay: bool,
+        #[serde(default)]
+        theta_decay: f64,
     },
 }
 
@@ -61,6 +66,38 @@ impl OptimizerConfig {
     pub fn set_lr(&mut self, new: f64) {
         match self {
             OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Adam { lr, .. } => *lr = new,
+        }
+    }
+
+    /// λ of the L2 penalty on θ: `theta_decay`, or `weight_decay` with `theta_weight_decay`.
+    pub fn theta_lambda(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd {
+                weight_decay,
+                theta_weight_decay,
+                theta_decay,
+                ..
+            }
+            | OptimizerConfig::Adam {
+                weight_decay,
+                theta_weight_decay,
+                theta_decay,
+                ..
+            } => {
+                if theta_weight_decay {
+                    weight_decay
+                } else {
+                    theta_decay
+                }
+            }
+        }
+    }
+
+    /// The L2 penalty on the network weights (not θ).
+    pub fn weight_decay(&self) -> f64 {
+        match *self {
+            OptimizerConfig::Sgd { weight_decay, .. }
+            | OptimizerConfig::Adam { weight_decay, .. } => weight_decay,
         }
     }
 
@@ -102,6 +139,28 @@ impl OptimizerConfig {
                 "optimizer.weight_decay: expected a finite value >= 0, got {wd}"
             ));
         }
+        let (twd, td) = match *self {
+            OptimizerConfig::Sgd {
+                theta_weight_decay,
+                theta_decay,
+                ..
+            }
+            | OptimizerConfig::Adam {
+                theta_weight_decay,
+                theta_decay,
+                ..
+            } => (theta_weight_decay, theta_decay),
+        };
+        if !(td.is_finite() && td >= 0.0) {
+            p.push(format!(
+                "optimizer.theta_decay: expected a finite value >= 0, got {td}"
+            ));
+        } else if twd && td > 0.0 {
+            p.push(format!(
+                "optimizer.theta_decay: {td} and theta_weight_decay = true both set θ's L2 \
+                 penalty: keep one"
+            ));
+        }
         for (k, v, ok) in extra {
             if !ok {
                 p.push(format!("optimizer.{k}: value {v} is out of range"));
@@ -130,8 +189,9 @@ pub struct Optimizer {
 pub struct ParamUpdate<'a> {
     pub values: &'a mut [f32],
     pub grad: &'a [f32],
-    /// θ parameters (ρ) get weight decay only when `theta_weight_decay` is set.
-    pub is_theta: bool,
+    /// Add `weight_decay`·w to the gradient (network weights). θ's parameters say false:
+    /// their L2 acts on θ, not on the parameter, and the caller has added it to `grad`.
+    pub decay: bool,
 }
 
 impl Optimizer {
@@ -141,6 +201,10 @@ impl Optimizer {
             slots: vec![Slot::default(); n_params],
             t: 0,
         }
+    }
+
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.cfg
     }
 
     /// One step with learning rate `lr` (the schedule's value) over all parameters, in order.
@@ -156,14 +220,9 @@ impl Optimizer {
                     momentum,
                     nesterov,
                     weight_decay,
-                    theta_weight_decay,
                     ..
                 } => {
-                    let wd = if p.is_theta && !theta_weight_decay {
-                        0.0
-                    } else {
-                        weight_decay
-                    };
+                    let wd = if p.decay { weight_decay } else { 0.0 };
                     for i in 0..p.values.len() {
                         let w = p.values[i] as f64;
                         let g = p.grad[i] as f64 + wd * w;
@@ -183,14 +242,9 @@ impl Optimizer {
                     beta2,
                     eps,
                     weight_decay,
-                    theta_weight_decay,
                     ..
                 } => {
-                    let wd = if p.is_theta && !theta_weight_decay {
-                        0.0
-                    } else {
-                        weight_decay
-                    };
+                    let wd = if p.decay { weight_decay } else { 0.0 };
                     let bc1 = 1.0 - beta1.powi(self.t as i32);
                     let bc2 = 1.0 - beta2.powi(self.t as i32);
                     for i in 0..p.values.len() {
@@ -220,6 +274,7 @@ mod tests {
             eps: 1e-8,
             weight_decay: 0.0,
             theta_weight_decay: false,
+            theta_decay: 0.0,
         }
     }
 
@@ -235,7 +290,7 @@ mod tests {
             &mut [ParamUpdate {
                 values: &mut w,
                 grad: &[0.5, -1.0],
-                is_theta: false,
+                decay: true,
             }],
         );
         assert!(
@@ -247,7 +302,7 @@ mod tests {
             &mut [ParamUpdate {
                 values: &mut w,
                 grad: &[0.25, 0.5],
-                is_theta: false,
+                decay: true,
             }],
         );
         // m = [0.9·0.05+0.025, 0.9·(−0.1)+0.05] = [0.07, −0.04]; m̂ = m/0.19
@@ -273,7 +328,7 @@ mod tests {
                 &mut [ParamUpdate {
                     values: &mut w,
                     grad: &[0.0],
-                    is_theta: true,
+                    decay: false,
                 }],
             );
         }
@@ -281,13 +336,14 @@ mod tests {
     }
 
     #[test]
-    fn sgd_momentum_and_theta_weight_decay_switch() {
+    fn sgd_momentum_and_the_decay_switch() {
         let cfg = OptimizerConfig::Sgd {
             lr: 0.1,
             momentum: 0.9,
             nesterov: false,
             weight_decay: 0.5,
             theta_weight_decay: false,
+            theta_decay: 0.0,
         };
         let mut o = Optimizer::new(cfg, 2);
         let (mut w, mut t) = ([1.0f32], [1.0f32]);
@@ -295,12 +351,12 @@ mod tests {
             ParamUpdate {
                 values: &mut w,
                 grad: &[1.0],
-                is_theta: false,
+                decay: true,
             },
             ParamUpdate {
                 values: &mut t,
                 grad: &[1.0],
-                is_theta: true,
+                decay: false,
             },
         ];
         o.step(0.1, &mut ps);
@@ -310,12 +366,12 @@ mod tests {
             ParamUpdate {
                 values: &mut w,
                 grad: &[1.0],
-                is_theta: false,
+                decay: true,
             },
             ParamUpdate {
                 values: &mut t,
                 grad: &[1.0],
-                is_theta: true,
+                decay: false,
             },
         ];
         o.step(0.1, &mut ps);
@@ -327,5 +383,30 @@ mod tests {
     fn bad_values_are_named() {
         let p = adam(-1.0).problems();
         assert!(p.iter().any(|s| s.contains("optimizer.lr")), "{p:?}");
+        let both = OptimizerConfig::Adam {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 1e-4,
+            theta_weight_decay: true,
+            theta_decay: 1e-3,
+        };
+        let p = both.problems();
+        assert!(p.iter().any(|s| s.contains("keep one")), "{p:?}");
+    }
+
+    #[test]
+    fn theta_lambda_is_theta_decay_or_the_weight_decay() -> Result<(), serde_json::Error> {
+        let cfg: OptimizerConfig = serde_json::from_str(
+            r#"{"kind":"sgd","lr":0.1,"weight_decay":0.01,"theta_decay":0.5}"#,
+        )?;
+        assert_eq!((cfg.theta_lambda(), cfg.weight_decay()), (0.5, 0.01));
+        let cfg: OptimizerConfig = serde_json::from_str(
+            r#"{"kind":"adam","lr":0.1,"weight_decay":0.01,"theta_weight_decay":true}"#,
+        )?;
+        assert_eq!(cfg.theta_lambda(), 0.01);
+        assert_eq!(adam(0.1).theta_lambda(), 0.0);
+        Ok(())
     }
 }

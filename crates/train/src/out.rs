@@ -10,9 +10,9 @@ use dfdx::prelude::*;
 
 use crate::config::{DeviceKind, RunConfig};
 use crate::data::load_run_data;
-use crate::manifest::{rustc_version, MachineInfo, Manifest};
+use crate::manifest::{rustc_version, MachineInfo, Manifest, StrategyProperties};
 use crate::records::{Record, Summary, TimingRecord, SCHEMA_VERSION};
-use crate::run::{train_loop, Sinks};
+use crate::run::{train_loop, RunSets, Sinks};
 use crate::sink::{write_json_atomic, JsonlSink, Sink};
 use crate::TrainError;
 use clipbench_clip::ClipDevice;
@@ -83,8 +83,12 @@ fn run_on<D: NnDevice + ClipDevice>(
         dataset: cfg.dataset.to_string(),
         data_files: data.files.clone(),
         normalization: data.stats.clone(),
-        train_images: data.splits.train.len(),
-        test_images: data.splits.test.len(),
+        train_images: data.train.len(),
+        validation_images: data.validation.len(),
+        test_images: data.test.len(),
+        split: data.split.clone(),
+        theta_param: cfg.model.clip.theta_param.name().into(),
+        strategy_properties: StrategyProperties::of(cfg.model.clip.strategy),
         cpu_model: MachineInfo::cpu_model(),
         threads: cfg.threads,
         device: device_name.into(),
@@ -102,8 +106,11 @@ fn run_on<D: NnDevice + ClipDevice>(
         cfg,
         &run_id,
         &mut model,
-        &data.splits.train,
-        &data.splits.test,
+        RunSets {
+            train: &data.train,
+            validation: &data.validation,
+            test: &data.test,
+        },
         &dev,
         Sinks {
             metrics: &mut metrics as &mut dyn Sink<Record>,
@@ -128,6 +135,28 @@ pub fn verify_run(
     scratch: &Path,
     data_dir: &Path,
 ) -> Result<Option<usize>, TrainError> {
+    let path = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
+    let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| TrainError::Json {
+        path: path.clone(),
+        source: e,
+    })?;
+    let found = raw
+        .get("schema_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    if found != u64::from(SCHEMA_VERSION) {
+        return Err(TrainError::OldSchema {
+            path,
+            found,
+            supported: SCHEMA_VERSION,
+            revision: raw
+                .get("git_revision")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown")
+                .to_string(),
+        });
+    }
     let m = read_manifest(dir)?;
     run_to_dir(&m.config, scratch, data_dir)?;
     let read = |p: &Path| std::fs::read(p).map_err(|e| TrainError::io(p, e));

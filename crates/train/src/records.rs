@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: validation split (epoch `val_*`, summary `selected_epoch`, `test_acc_at_selected`; no
+/// best test accuracy), θ parametrisation and projections (`theta_projected`), and a global
+/// gradient norm over the network weights only.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -28,8 +31,10 @@ pub struct StepRecord {
     pub epoch: u32,
     pub loss: f64,
     pub lr: f64,
-    /// Global L2 norm of all parameter gradients (θ included), before the update.
+    /// L2 norm of the network weights' gradient (conv1, conv2, fc: the same parameters for
+    /// every strategy), before the update. θ's gradient is in `theta_grad`.
     pub grad_norm: f64,
+    /// The same per weight layer (conv1, conv2, fc).
     pub grad_norm_by_layer: BTreeMap<String, f64>,
     /// θ per clip layer (mean over channels when per-channel; see `theta_channels`).
     pub theta: BTreeMap<String, f64>,
@@ -39,6 +44,11 @@ pub struct StepRecord {
     pub clip_fraction: BTreeMap<String, f64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub theta_channels: BTreeMap<String, Vec<f64>>,
+    /// `direct` θ: how many θ entries the projection onto [θ_min, ∞) has moved since the
+    /// start of the run, this step's update included, per clip layer (absent for `softplus`
+    /// and for `none`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub theta_projected: BTreeMap<String, u64>,
 }
 
 /// At the end of every epoch. Train figures are running means over the epoch's batches.
@@ -48,6 +58,11 @@ pub struct EpochRecord {
     pub step: u64,
     pub train_loss: f64,
     pub train_acc: f64,
+    /// On the validation split (absent when the study holds none out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_acc: Option<f64>,
     pub test_loss: f64,
     pub test_acc: f64,
 }
@@ -87,13 +102,26 @@ pub struct Summary {
     pub seed: u64,
     pub epochs_completed: u32,
     pub steps: u64,
-    /// None when no epoch finished.
+    /// `best-val` or `last`: how `selected_epoch` was chosen.
+    pub selection: String,
+    /// The reported epoch (0-based): best validation accuracy, ties → the earliest; or the
+    /// last. None when no epoch finished.
+    pub selected_epoch: Option<u32>,
+    pub val_acc_at_selected: Option<f64>,
+    /// Test figures at the selected epoch: the headline numbers.
+    pub test_acc_at_selected: Option<f64>,
+    pub test_loss_at_selected: Option<f64>,
+    /// Figures of the last finished epoch (None when no epoch finished).
     pub final_test_acc: Option<f64>,
-    pub best_test_acc: Option<f64>,
     pub final_test_loss: Option<f64>,
+    pub final_val_acc: Option<f64>,
     pub final_train_loss: Option<f64>,
     pub diverged_at_step: Option<u64>,
     pub final_theta: BTreeMap<String, f64>,
+    /// Projections of `direct` θ over the whole run, per clip layer.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub theta_projected: BTreeMap<String, u64>,
+    /// Largest network-weight gradient norm of any step.
     pub max_grad_norm: f64,
     pub train_wall_s: f64,
 }
@@ -109,6 +137,8 @@ mod tests {
             step: 10,
             train_loss: 1.5,
             train_acc: 0.5,
+            val_loss: Some(1.0),
+            val_acc: Some(0.75),
             test_loss: 1.25,
             test_acc: 0.625,
         });

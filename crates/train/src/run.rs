@@ -8,7 +8,7 @@ use clipbench_data::{batches, epoch_permutation, Dataset};
 use clipbench_nn::model::SimpleCnn;
 use clipbench_nn::NnDevice;
 
-use crate::config::RunConfig;
+use crate::config::{RunConfig, Selection};
 use crate::optim::Optimizer;
 use crate::records::*;
 use crate::sink::Sink;
@@ -49,16 +49,51 @@ pub fn evaluate<D: NnDevice + ClipDevice>(
     Ok((loss / n, correct as f64 / n))
 }
 
-/// Trains `model` per `cfg` on `train`/`test`, writing records to `sinks`.
+/// The three data sets of a run.
+#[derive(Clone, Copy)]
+pub struct RunSets<'a> {
+    pub train: &'a Dataset,
+    /// Empty when the config holds no validation images out.
+    pub validation: &'a Dataset,
+    pub test: &'a Dataset,
+}
+
+/// The epoch a run reports, as the epochs finish.
+#[derive(Debug, Default)]
+struct Selector {
+    /// (epoch, val_acc, test_acc, test_loss) of the selected epoch so far.
+    best: Option<(u32, Option<f64>, f64, f64)>,
+}
+
+impl Selector {
+    fn offer(&mut self, sel: Selection, epoch: u32, val: Option<f64>, test: (f64, f64)) {
+        let take = match (sel, &self.best, val) {
+            (Selection::Last, _, _) | (_, None, _) => true,
+            // Strictly better only: ties keep the earliest epoch. A NaN never wins.
+            (Selection::BestVal, Some((_, Some(b), _, _)), Some(v)) => v > *b,
+            (Selection::BestVal, Some((_, None, _, _)), Some(v)) => !v.is_nan(),
+            (Selection::BestVal, Some(_), None) => false,
+        };
+        if take {
+            self.best = Some((epoch, val, test.0, test.1));
+        }
+    }
+}
+
+/// Trains `model` per `cfg` on `sets`, writing records to `sinks`.
 pub fn train_loop<D: NnDevice + ClipDevice>(
     cfg: &RunConfig,
     run_id: &str,
     model: &mut SimpleCnn<D>,
-    train: &Dataset,
-    test: &Dataset,
+    sets: RunSets<'_>,
     dev: &D,
     sinks: Sinks<'_>,
 ) -> Result<Summary, TrainError> {
+    let RunSets {
+        train,
+        validation,
+        test,
+    } = sets;
     let steps_per_epoch = train.len().div_ceil(cfg.batch_size) as u64;
     let total_steps = steps_per_epoch * u64::from(cfg.epochs);
     let mut opt = Optimizer::new(cfg.optimizer, n_trainable(model));
@@ -71,15 +106,23 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
         seed: cfg.seed,
         epochs_completed: 0,
         steps: 0,
+        selection: cfg.selection.name().to_string(),
+        selected_epoch: None,
+        val_acc_at_selected: None,
+        test_acc_at_selected: None,
+        test_loss_at_selected: None,
         final_test_acc: None,
-        best_test_acc: None,
         final_test_loss: None,
+        final_val_acc: None,
         final_train_loss: None,
         diverged_at_step: None,
         final_theta: BTreeMap::new(),
+        theta_projected: BTreeMap::new(),
         max_grad_norm: 0.0,
         train_wall_s: 0.0,
     };
+    let mut selector = Selector::default();
+    let mut projected: BTreeMap<String, u64> = BTreeMap::new();
     let mut step = 0u64;
     let run_start = Instant::now();
     'epochs: for epoch in 0..cfg.epochs {
@@ -108,6 +151,9 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
                 }
             };
             summary.max_grad_norm = summary.max_grad_norm.max(st.grad_norm);
+            for (layer, k) in &st.theta_projected {
+                *projected.entry(layer.clone()).or_default() += k;
+            }
             if let Some(theta) = st.theta {
                 sinks.metrics.write(&Record::Step(StepRecord {
                     step,
@@ -120,6 +166,7 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
                     theta_grad: theta.theta_grad,
                     clip_fraction: theta.clip_fraction,
                     theta_channels: theta.theta_channels,
+                    theta_projected: projected.clone(),
                 }))?;
             }
             loss_sum += st.loss_sum;
@@ -128,6 +175,11 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
         }
         let train_wall = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
+        let val = if validation.is_empty() {
+            None
+        } else {
+            Some(evaluate(model, validation, dev)?)
+        };
         let (test_loss, test_acc) = evaluate(model, test, dev)?;
         let eval_wall = t1.elapsed().as_secs_f64();
         let train_loss = loss_sum / seen.max(1) as f64;
@@ -136,9 +188,17 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
             step,
             train_loss,
             train_acc: correct as f64 / seen.max(1) as f64,
+            val_loss: val.map(|v| v.0),
+            val_acc: val.map(|v| v.1),
             test_loss,
             test_acc,
         }))?;
+        selector.offer(
+            cfg.selection,
+            epoch,
+            val.map(|v| v.1),
+            (test_acc, test_loss),
+        );
         sinks.timing.write(&TimingRecord {
             epoch,
             train_wall_s: train_wall,
@@ -151,9 +211,16 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
         summary.steps = step;
         summary.final_test_acc = Some(test_acc);
         summary.final_test_loss = Some(test_loss);
+        summary.final_val_acc = val.map(|v| v.1);
         summary.final_train_loss = Some(train_loss);
-        summary.best_test_acc = Some(summary.best_test_acc.map_or(test_acc, |b| b.max(test_acc)));
     }
+    if let Some((epoch, val_acc, test_acc, test_loss)) = selector.best {
+        summary.selected_epoch = Some(epoch);
+        summary.val_acc_at_selected = val_acc;
+        summary.test_acc_at_selected = Some(test_acc);
+        summary.test_loss_at_selected = Some(test_loss);
+    }
+    summary.theta_projected = projected;
     sinks.metrics.flush()?;
     sinks.timing.flush()?;
     for (name, layer) in [("clip1", &model.clip1), ("clip2", &model.clip2)] {

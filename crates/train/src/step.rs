@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use clipbench_clip::{ClipDevice, ClipLayer, ClipStats};
+use clipbench_clip::threshold::project_f32;
+use clipbench_clip::{ClipDevice, ClipLayer};
 use clipbench_nn::model::{ParamKind, SimpleCnn, NUM_CLASSES};
 use clipbench_nn::NnDevice;
 use dfdx::prelude::*;
@@ -16,14 +17,12 @@ fn dev_err(e: impl std::fmt::Debug) -> TrainError {
     TrainError::Device(format!("{e:?}"))
 }
 
-const FROZEN_THETA: ParamKind = ParamKind::Theta { trainable: false };
-
 /// How many parameter tensors the optimizer updates (fixed θ are not among them).
 pub fn n_trainable<D: NnDevice + ClipDevice>(model: &mut SimpleCnn<D>) -> usize {
     model
         .params_mut()
         .iter()
-        .filter(|p| p.kind != FROZEN_THETA)
+        .filter(|p| p.kind_trainable())
         .count()
 }
 
@@ -59,35 +58,14 @@ fn one_hot(labels: &[u8]) -> Vec<f32> {
     v
 }
 
-/// The per-clip-layer figures of a logged step.
+/// The per-clip-layer figures of a logged step (θ before the update).
 #[derive(Debug, Default)]
 pub struct ThetaInfo {
     pub theta: BTreeMap<String, f64>,
+    /// ∂L/∂θ of the loss (the L2 on θ not included), summed over channels.
     pub theta_grad: BTreeMap<String, f64>,
     pub clip_fraction: BTreeMap<String, f64>,
     pub theta_channels: BTreeMap<String, Vec<f64>>,
-}
-
-impl ThetaInfo {
-    fn add<D: Device<f32>>(
-        &mut self,
-        name: &str,
-        layer: &ClipLayer<D>,
-        grads: &Gradients<f32, D>,
-        stats: Option<ClipStats>,
-    ) {
-        if let Some((mean, all)) = layer_theta(layer) {
-            self.theta.insert(name.into(), mean);
-            self.theta_grad
-                .insert(name.into(), layer.theta_grad(grads).iter().sum());
-            if all.len() > 1 {
-                self.theta_channels.insert(name.into(), all);
-            }
-        }
-        if let Some(st) = stats {
-            self.clip_fraction.insert(name.into(), st.fraction());
-        }
-    }
 }
 
 /// A layer's mean θ and every θ entry; `None` for `none`.
@@ -104,9 +82,13 @@ pub struct StepStats {
     /// Σ of the per-sample cross-entropy in f64, and the correct count (for epoch figures).
     pub loss_sum: f64,
     pub correct: usize,
+    /// L2 norm of the network weights' gradient (conv and linear weights and biases: the same
+    /// parameters for every strategy; θ's gradient is logged apart, in `theta_grad`).
     pub grad_norm: f64,
-    /// Per layer: the gradient's L2 norm.
+    /// Per weight layer: the gradient's L2 norm.
     pub grad_norm_by_layer: BTreeMap<String, f64>,
+    /// θ entries this step's projection onto [θ_min, ∞) moved, per clip layer (`direct` θ).
+    pub theta_projected: BTreeMap<String, u64>,
     /// Only when the step was asked to log.
     pub theta: Option<ThetaInfo>,
 }
@@ -151,19 +133,8 @@ pub fn train_step<D: NnDevice + ClipDevice>(
     let loss_val = loss.as_vec().first().copied().unwrap_or(f32::NAN) as f64;
     let mut grads = loss.backward();
 
-    // θ figures first: they read the model, the update below borrows it mutably.
-    let theta = log.then(|| {
-        let mut info = ThetaInfo::default();
-        for (name, layer, st) in [
-            ("clip1", &model.clip1, stats[0]),
-            ("clip2", &model.clip2, stats[1]),
-        ] {
-            info.add(name, layer, &grads, st);
-        }
-        info
-    });
-
-    // Gradients to the host, norms in f64, divergence check before any update.
+    // Gradients to the host, norms in f64, divergence check (every parameter, θ included)
+    // before any update.
     let mut params = model.params_mut();
     let mut host_grads = Vec::with_capacity(params.len());
     let mut by_layer: BTreeMap<String, f64> = BTreeMap::new();
@@ -174,7 +145,9 @@ pub fn train_step<D: NnDevice + ClipDevice>(
         if !sq.is_finite() && bad.is_none() {
             bad = Some(format!("gradient of {}", p.name));
         }
-        *by_layer.entry(p.layer.to_string()).or_default() += sq;
+        if !matches!(p.kind, ParamKind::Theta { .. }) {
+            *by_layer.entry(p.layer.to_string()).or_default() += sq;
+        }
         host_grads.push(g);
     }
     if let Some(reason) = bad {
@@ -182,23 +155,82 @@ pub fn train_step<D: NnDevice + ClipDevice>(
     }
     let grad_norm = by_layer.values().sum::<f64>().sqrt();
 
-    // The update: trainable parameters only, in the fixed parameter order.
-    let mut slots: Vec<(usize, Vec<f32>)> = params
+    // θ figures from the pre-update values.
+    let theta = log.then(|| {
+        let mut info = ThetaInfo::default();
+        for (i, p) in params.iter().enumerate() {
+            let ParamKind::Theta { param, .. } = p.kind else {
+                continue;
+            };
+            let values: Vec<f64> = p
+                .values()
+                .into_iter()
+                .map(|v| param.theta_from_param(f64::from(v)))
+                .collect();
+            let dtheta: f64 = p
+                .values()
+                .into_iter()
+                .zip(&host_grads[i])
+                .map(|(v, &g)| f64::from(g) / param.dtheta_dparam(f64::from(v)))
+                .sum();
+            info.theta.insert(
+                p.layer.into(),
+                values.iter().sum::<f64>() / values.len() as f64,
+            );
+            info.theta_grad.insert(p.layer.into(), dtheta);
+            if values.len() > 1 {
+                info.theta_channels.insert(p.layer.into(), values);
+            }
+        }
+        for (name, st) in [("clip1", stats[0]), ("clip2", stats[1])] {
+            if let Some(st) = st {
+                info.clip_fraction.insert(name.into(), st.fraction());
+            }
+        }
+        info
+    });
+
+    // The update: trainable parameters only, in the fixed parameter order. The L2 on θ acts
+    // on θ (PACT's λ_α): ∂/∂p of λθ²/2 is λ·θ·dθ/dp, added to the parameter's gradient here.
+    let lambda = opt.config().theta_lambda();
+    let mut slots: Vec<(usize, Vec<f32>, Vec<f32>)> = params
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.kind != FROZEN_THETA)
-        .map(|(i, p)| (i, p.values()))
+        .filter(|(_, p)| p.kind_trainable())
+        .map(|(i, p)| {
+            let values = p.values();
+            let grad = match p.kind {
+                ParamKind::Theta { param, .. } if lambda != 0.0 => values
+                    .iter()
+                    .zip(&host_grads[i])
+                    .map(|(&v, &g)| {
+                        let v = f64::from(v);
+                        (f64::from(g) + lambda * param.theta_from_param(v) * param.dtheta_dparam(v))
+                            as f32
+                    })
+                    .collect(),
+                _ => std::mem::take(&mut host_grads[i]),
+            };
+            (i, values, grad)
+        })
         .collect();
     let mut ups: Vec<ParamUpdate<'_>> = slots
         .iter_mut()
-        .map(|(i, v)| ParamUpdate {
+        .map(|(i, v, g)| ParamUpdate {
             values: v,
-            grad: &host_grads[*i],
-            is_theta: matches!(params[*i].kind, ParamKind::Theta { .. }),
+            grad: g,
+            decay: !matches!(params[*i].kind, ParamKind::Theta { .. }),
         })
         .collect();
     opt.step(lr, &mut ups);
-    for (i, v) in slots {
+    let mut theta_projected = BTreeMap::new();
+    for (i, mut v, _) in slots {
+        if let ParamKind::Theta { param, .. } = params[i].kind {
+            if param.projects() {
+                let moved = v.iter_mut().map(project_f32).filter(|&m| m).count() as u64;
+                theta_projected.insert(params[i].layer.to_string(), moved);
+            }
+        }
         params[i].set(&v);
     }
     Ok(StepOutcome::Updated(StepStats {
@@ -207,6 +239,7 @@ pub fn train_step<D: NnDevice + ClipDevice>(
         correct,
         grad_norm,
         grad_norm_by_layer: by_layer.into_iter().map(|(k, v)| (k, v.sqrt())).collect(),
+        theta_projected,
         theta,
     }))
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use clipbench_clip::Strategy;
 use clipbench_data::DatasetName;
 use clipbench_nn::model::ModelConfig;
-use clipbench_train::config::DeviceKind;
+use clipbench_train::config::{DeviceKind, Selection};
 use clipbench_train::optim::OptimizerConfig;
 use clipbench_train::out::{run_to_dir, verify_run, METRICS, SUMMARY};
 use clipbench_train::records::{Record, RunStatus, Summary};
@@ -25,6 +25,7 @@ fn cfg(strategy: Strategy, threads: usize, lr: f64) -> RunConfig {
             eps: 1e-8,
             weight_decay: 0.0,
             theta_weight_decay: false,
+            theta_decay: 0.0,
         },
         schedule: Schedule::Constant,
         epochs: 2,
@@ -35,6 +36,9 @@ fn cfg(strategy: Strategy, threads: usize, lr: f64) -> RunConfig {
         train_limit: Some(256),
         test_limit: Some(128),
         device: DeviceKind::Cpu,
+        validation: Some(96),
+        split_seed: 0,
+        selection: Selection::BestVal,
     }
 }
 
@@ -81,10 +85,26 @@ fn a_run_writes_complete_parseable_files() -> Res {
         assert!(s.loss.is_finite() && s.grad_norm > 0.0);
         assert_eq!(s.theta.keys().collect::<Vec<_>>(), ["clip1", "clip2"]);
         assert!(s.clip_fraction.values().all(|f| (0.0..=1.0).contains(f)));
+        // The global norm covers the network weights only, the same for every strategy.
+        assert_eq!(
+            s.grad_norm_by_layer.keys().collect::<Vec<_>>(),
+            ["conv1", "conv2", "fc"]
+        );
         let sq: f64 = s.grad_norm_by_layer.values().map(|v| v * v).sum();
         assert!((sq.sqrt() - s.grad_norm).abs() < 1e-9 * s.grad_norm);
+        assert_eq!(s.theta_grad.keys().collect::<Vec<_>>(), ["clip1", "clip2"]);
     }
     assert_eq!(Some(epochs[1].test_acc), s.final_test_acc);
+    // The reported epoch is the best on validation (ties → earliest), never chosen on test.
+    let vals: Vec<f64> = epochs
+        .iter()
+        .map(|e| e.val_acc.unwrap_or(f64::NAN))
+        .collect();
+    let best = if vals[1] > vals[0] { 1 } else { 0 };
+    assert_eq!(s.selected_epoch, Some(best as u32));
+    assert_eq!(s.test_acc_at_selected, Some(epochs[best].test_acc));
+    assert_eq!(s.val_acc_at_selected, Some(vals[best]));
+    assert_eq!(s.selection, "best-val");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json"))?)?;
     for key in [
@@ -96,9 +116,67 @@ fn a_run_writes_complete_parseable_files() -> Res {
         "data_files",
         "cpu_model",
         "threads",
+        "theta_param",
+        "strategy_properties",
     ] {
         assert!(manifest.get(key).is_some(), "manifest lacks {key}");
     }
+    assert_eq!(
+        (
+            manifest["train_images"].as_u64(),
+            manifest["validation_images"].as_u64(),
+            manifest["test_images"].as_u64()
+        ),
+        (Some(256), Some(96), Some(128)),
+        "train_limit counts the training images after the split"
+    );
+    assert_eq!(manifest["theta_param"], "direct");
+    Ok(())
+}
+
+#[test]
+fn the_validation_split_depends_on_the_split_seed_never_on_the_run_seed() -> Res {
+    let split =
+        |seed: u64, split_seed: u64| -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+            let dir = tempfile::tempdir()?;
+            let mut c = cfg(Strategy::None, 1, 1e-3);
+            c.epochs = 1;
+            c.seed = seed;
+            c.split_seed = split_seed;
+            run_to_dir(&c, dir.path(), Path::new("unused"))?;
+            let m: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.path().join("manifest.json"))?)?;
+            Ok(m["split"].clone())
+        };
+    let a = split(1, 0)?;
+    assert_eq!(a["validation_images"], 96);
+    assert_eq!(a, split(2, 0)?, "another run seed, the same split");
+    assert_ne!(
+        a["validation_indices_sha256"],
+        split(1, 5)?["validation_indices_sha256"],
+        "another split seed, another split"
+    );
+    Ok(())
+}
+
+#[test]
+fn no_validation_split_needs_selection_last() -> Res {
+    let dir = tempfile::tempdir()?;
+    let mut c = cfg(Strategy::None, 1, 1e-3);
+    c.validation = Some(0);
+    let msg = run_to_dir(&c, dir.path(), Path::new("unused"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        msg.contains("validation") && msg.contains("selection"),
+        "{msg}"
+    );
+    c.selection = Selection::Last;
+    let s = run_to_dir(&c, dir.path(), Path::new("unused"))?;
+    assert_eq!(s.selected_epoch, Some(1));
+    assert_eq!(s.test_acc_at_selected, s.final_test_acc);
+    assert_eq!(s.val_acc_at_selected, None);
     Ok(())
 }
 
@@ -144,6 +222,7 @@ fn a_diverging_run_ends_with_a_diverged_record_and_keeps_its_logs() -> Res {
         nesterov: false,
         weight_decay: 0.0,
         theta_weight_decay: false,
+        theta_decay: 0.0,
     };
     c.log_every = 1;
     let s = run_to_dir(&c, dir.path(), Path::new("unused"))?;

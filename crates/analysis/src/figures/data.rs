@@ -10,7 +10,7 @@ use crate::error::{AnalysisError, Result};
 use crate::frame::{f64s, indices};
 use crate::logs::{theta_col, Logs};
 use crate::stats::{t_quantile, LEVEL};
-use crate::study::{Study, LEARNABLE};
+use crate::study::Study;
 
 /// One line with its band: a group's mean across seeds at each step.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,18 @@ impl StepCurves {
         let mut theta = BTreeMap::new();
         for l in &study.layers {
             let mut v = steps.remove(&theta_col(l)).unwrap_or_default();
-            v.retain(|c| LEARNABLE.contains(&c.strategy.as_str()));
+            // Strategies that train θ: as declared in the manifests; runs of schema 1 declare
+            // nothing, and there a θ curve that moves is the evidence.
+            v.retain(|c| {
+                crate::findings::properties(study, c.group).map_or_else(
+                    || {
+                        c.mean
+                            .iter()
+                            .any(|y| y.is_finite() && Some(y) != c.mean.first())
+                    },
+                    |p| p.learnable,
+                )
+            });
             for c in &mut v {
                 // Every run of a group starts from the same θ0 (θ0 is config, and a θ0 grid
                 // makes it part of the group).

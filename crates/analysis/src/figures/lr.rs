@@ -60,15 +60,18 @@ where
         lr * 1.06f64.powf(i - (k - 1.0) / 2.0)
     };
 
-    // Left: final accuracy (completed runs), mean and 95% t-interval, cut to [0, 100]%.
+    // Left: test accuracy at the selected epoch (completed runs), mean and 95% t-interval, cut to [0, 100]%.
     let pc = |x: f64| 100.0 * x.clamp(0.0, 1.0);
     let (a0, a1) = extent(
         rows.iter()
-            .flat_map(|r| [&r.final_acc.mean, &r.final_acc.t_lo, &r.final_acc.t_hi]),
+            .flat_map(|r| [&r.sel_acc.mean, &r.sel_acc.t_lo, &r.sel_acc.t_hi]),
     );
     let (a0, a1) = padded(pc(a0), pc(a1), 0.06);
     let mut acc = ChartBuilder::on(&panels[0])
-        .caption("final test accuracy (completed runs)", (FONT, 19))
+        .caption(
+            "test accuracy at the selected epoch (completed runs)",
+            (FONT, 19),
+        )
         .margin(12)
         .x_label_area_size(48)
         .y_label_area_size(64)
@@ -86,11 +89,11 @@ where
         let color = strategy_color(s);
         let mine: Vec<&LrRow> = rows
             .iter()
-            .filter(|r| &r.strategy == s && r.final_acc.mean.is_finite())
+            .filter(|r| &r.strategy == s && r.sel_acc.mean.is_finite())
             .collect();
         let pts: Vec<(f64, f64)> = mine
             .iter()
-            .map(|r| (dodge(s, r.lr), pc(r.final_acc.mean)))
+            .map(|r| (dodge(s, r.lr), pc(r.sel_acc.mean)))
             .collect();
         let style = color.stroke_width(2);
         if dashed(s) {
@@ -99,19 +102,15 @@ where
             acc.draw_series(LineSeries::new(pts.clone(), style))?;
         }
         acc.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
-        acc.draw_series(
-            mine.iter()
-                .filter(|r| r.final_acc.t_lo.is_finite())
-                .map(|r| {
-                    PathElement::new(
-                        vec![
-                            (dodge(s, r.lr), pc(r.final_acc.t_lo)),
-                            (dodge(s, r.lr), pc(r.final_acc.t_hi)),
-                        ],
-                        color.stroke_width(2),
-                    )
-                }),
-        )?;
+        acc.draw_series(mine.iter().filter(|r| r.sel_acc.t_lo.is_finite()).map(|r| {
+            PathElement::new(
+                vec![
+                    (dodge(s, r.lr), pc(r.sel_acc.t_lo)),
+                    (dodge(s, r.lr), pc(r.sel_acc.t_hi)),
+                ],
+                color.stroke_width(2),
+            )
+        }))?;
     }
 
     // Right: share of diverged runs.

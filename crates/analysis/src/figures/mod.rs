@@ -71,8 +71,8 @@ pub fn strategy_color(strategy: &str) -> RGBColor {
     }
 }
 
-/// `seed-softplus` trains exactly like `none` (it is ReLU), so it is dashed to stay visible
-/// on top of the baseline.
+/// `seed-softplus` computes relu(x) through the seed's formula, so its curves lie on or near
+/// the baseline's: dashed to stay visible on top of them.
 pub fn dashed(strategy: &str) -> bool {
     strategy == "seed-softplus"
 }

@@ -1,4 +1,5 @@
-//! Percentile bootstrap with a fixed-seed generator, so tables are byte-for-byte repeatable.
+//! The bootstrap's fixed-seed generator and quantiles, so tables are byte-for-byte repeatable
+//! (the BCa interval itself is in [`super::bca`]).
 
 /// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and stable forever (the exact stream is
 /// part of what makes the tables reproducible, so no dependency may change it).
@@ -46,22 +47,6 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
-/// Percentile interval of the mean at `level` (e.g. 0.95) from `samples` resamples of `xs`
-/// with replacement; (NaN, NaN) for fewer than 2 values.
-pub fn mean_ci(xs: &[f64], samples: usize, level: f64, seed: u64) -> (f64, f64) {
-    let n = xs.len();
-    if n < 2 || samples == 0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let mut rng = SplitMix64::new(seed);
-    let mut means: Vec<f64> = (0..samples)
-        .map(|_| (0..n).map(|_| xs[rng.below(n)]).sum::<f64>() / n as f64)
-        .collect();
-    means.sort_by(f64::total_cmp);
-    let a = (1.0 - level) / 2.0;
-    (quantile_sorted(&means, a), quantile_sorted(&means, 1.0 - a))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,19 +65,5 @@ mod tests {
         assert_eq!(quantile_sorted(&s, 0.5), 2.5);
         assert_eq!(quantile_sorted(&s, 0.25), 1.75);
         assert_eq!(quantile_sorted(&s, 1.0), 4.0);
-    }
-
-    #[test]
-    fn bootstrap_is_deterministic_and_brackets_the_mean() {
-        let xs = [0.61, 0.64, 0.58, 0.66, 0.63];
-        let a = mean_ci(&xs, 2000, 0.95, 7);
-        let b = mean_ci(&xs, 2000, 0.95, 7);
-        assert_eq!(a, b);
-        let mean = xs.iter().sum::<f64>() / 5.0;
-        assert!(
-            a.0 < mean && mean < a.1 && a.0 >= 0.58 && a.1 <= 0.66,
-            "{a:?}"
-        );
-        assert!(mean_ci(&[1.0], 100, 0.95, 1).0.is_nan());
     }
 }

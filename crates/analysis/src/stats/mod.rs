@@ -1,15 +1,25 @@
-//! Statistics for the tables: mean ± std with a t-interval and a bootstrap interval, the
-//! paired comparison against a baseline, and power. Pure Rust, no dependency.
+//! Statistics for the tables: mean ± std with a t-interval and a BCa bootstrap interval
+//! (n ≥ 10), the paired comparison against a baseline with Holm-adjusted p-values, Wilson
+//! intervals of rates, order-statistic intervals of medians, and a planning power table.
+//! Pure Rust, no dependency.
 
+pub mod bca;
 pub mod bootstrap;
+pub mod multiple;
+pub mod order;
 pub mod power;
+pub mod rates;
 pub mod special;
 
 use serde::Serialize;
 
-pub use bootstrap::{mean_ci as bootstrap_mean_ci, quantile_sorted, seed_for};
+pub use bca::{bca_mean_ci, BCA_MIN_N};
+pub use bootstrap::{quantile_sorted, seed_for};
+pub use multiple::holm;
+pub use order::{median_ci, MedianCi};
 pub use power::{paired_t_power, seeds_needed};
-pub use special::{t_cdf, t_quantile};
+pub use rates::wilson;
+pub use special::{normal_quantile, t_cdf, t_quantile};
 
 /// Confidence level of every interval in the tables.
 pub const LEVEL: f64 = 0.95;
@@ -24,7 +34,8 @@ pub struct Describe {
     /// mean ± t_{0.975, n−1} · std / √n; NaN for n < 2.
     pub t_lo: f64,
     pub t_hi: f64,
-    /// Percentile bootstrap of the mean (fixed seed); NaN for n < 2.
+    /// BCa bootstrap interval of the mean (fixed seed); NaN for n < [`BCA_MIN_N`], where
+    /// the resampling distribution of a handful of values is too coarse and too narrow.
     pub boot_lo: f64,
     pub boot_hi: f64,
 }
@@ -67,7 +78,7 @@ pub fn describe(xs: &[f64], bootstrap_samples: usize, seed: u64) -> Describe {
     let m = mean(xs);
     let s = std_dev(xs);
     let hw = t_half_width(s, n);
-    let (boot_lo, boot_hi) = bootstrap_mean_ci(xs, bootstrap_samples, LEVEL, seed);
+    let (boot_lo, boot_hi) = bca_mean_ci(xs, bootstrap_samples, LEVEL, seed);
     Describe {
         n,
         mean: m,
@@ -91,10 +102,8 @@ pub struct Paired {
     pub p_value: f64,
     /// Share of seeds on which the strategy beats the baseline (ties count ½).
     pub prob_improvement: f64,
-    /// Cohen's d_z = mean(diff) / sd(diff).
+    /// Cohen's d_z = mean(diff) / sd(diff) (descriptive: no power is computed from it).
     pub effect_size: f64,
-    /// Seeds the paired t-test needs to detect an effect of this size (α = 0.05, power 0.8).
-    pub seeds_needed: Option<usize>,
 }
 
 /// Paired comparison of `a` against `b` (`a[i]` and `b[i]` share a seed).
@@ -137,7 +146,6 @@ pub fn paired(a: &[f64], b: &[f64], bootstrap_samples: usize, seed: u64) -> Pair
         p_value,
         prob_improvement: if n == 0 { f64::NAN } else { wins / n as f64 },
         effect_size,
-        seeds_needed: seeds_needed(effect_size, 0.05, 0.8),
     }
 }
 
@@ -156,6 +164,12 @@ mod tests {
         let one = describe(&[0.3], 1000, 1);
         assert_eq!(one.mean, 0.3);
         assert!(one.std.is_nan() && one.t_lo.is_nan() && one.boot_lo.is_nan());
+        // Below ten values: the t-interval only, no bootstrap interval.
+        let small = describe(&[1.0, 2.0, 3.0, 4.0, 5.0], 1000, 1);
+        assert!(small.t_lo.is_finite() && small.boot_lo.is_nan());
+        let ten: Vec<f64> = (0..10).map(f64::from).collect();
+        let big = describe(&ten, 1000, 1);
+        assert!(big.boot_lo < 4.5 && 4.5 < big.boot_hi);
     }
 
     #[test]

@@ -155,6 +155,33 @@ pub fn normal_cdf(z: f64) -> f64 {
     }
 }
 
+/// Φ⁻¹(p), the standard normal quantile (bisection on [`normal_cdf`], exact to ~1e-13;
+/// ±∞ at 0 and 1).
+pub fn normal_quantile(p: f64) -> f64 {
+    if p.is_nan() || !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
+    if p == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p == 1.0 {
+        return f64::INFINITY;
+    }
+    let (mut lo, mut hi) = (-40.0_f64, 40.0_f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if normal_cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-15 {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 /// P(T ≤ t) for Student's t with `df` > 0 degrees of freedom.
 pub fn t_cdf(t: f64, df: f64) -> f64 {
     if t.is_nan() || df.is_nan() || df <= 0.0 {
@@ -266,5 +293,14 @@ mod tests {
         assert!(close(normal_cdf(0.0), 0.5, 1e-16));
         assert!(close(normal_cdf(1.0), 0.841_344_746_068_542_9, 1e-14));
         assert!(close(normal_cdf(2.5), 0.993_790_334_674_223_8, 1e-14));
+    }
+
+    #[test]
+    fn normal_quantile_inverts_the_cdf() {
+        // scipy.stats.norm.ppf: 0.975 → 1.959963984540054, 0.001 → -3.090232306167813.
+        assert!(close(normal_quantile(0.975), 1.959_963_984_540_054, 1e-12));
+        assert!(close(normal_quantile(0.001), -3.090_232_306_167_813, 1e-11));
+        assert!(normal_quantile(0.5).abs() < 1e-14);
+        assert_eq!(normal_quantile(1.0), f64::INFINITY);
     }
 }

@@ -41,8 +41,10 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
     files.summary_md = text.markdown();
     write(&dir.join("summary.md"), &files.summary_md, w)?;
     let caption = format!(
-        "Study {}: final and best test accuracy (mean ± std over seeds, completed runs), \
-         divergences, gradient norms, θ and clip fraction per strategy. Bold: best per column.",
+        "Study {}: test accuracy at the validation-selected epoch and at the last epoch \
+         (mean ± std over seeds, completed runs), divergences (Wilson 95% interval), steps \
+         to the target validation accuracy, gradient norms, θ and clip fraction per strategy. \
+         Bold: best per column.",
         study.name
     );
     write(
@@ -63,9 +65,10 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
         let md = t.markdown();
         write(&dir.join("paired.md"), &md, w)?;
         let caption = format!(
-            "Study {}: each strategy against none over shared seeds (final test accuracy, \
-             percentage points): mean difference, 95% t and bootstrap intervals, paired \
-             t-test p-value, share of seeds improved, d_z and the seeds 80% power needs.",
+            "Study {}: each strategy against none over shared seeds (test accuracy at the \
+             selected epoch, percentage points): mean difference, 95% t and BCa intervals, \
+             paired t-test p-value raw and Holm-adjusted over the table, share of seeds \
+             improved, d_z, and seeds lost to divergence.",
             study.name
         );
         write(
@@ -81,7 +84,8 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
         let md = t.markdown();
         write(&dir.join("lr.md"), &md, w)?;
         let caption = format!(
-            "Study {}: divergence rate and final test accuracy (completed runs) per learning rate.",
+            "Study {}: divergence rate (Wilson 95% interval) and test accuracy at the \
+             selected epoch (completed runs) per learning rate.",
             study.name
         );
         write(
@@ -153,6 +157,9 @@ pub fn summary_table(study: &Study, agg: &Aggregate) -> Table {
         "n_diverged",
         Col::Int(g.iter().map(|r| Some(r.n_diverged as i64)).collect()),
     );
+    t.push("divergence_rate", f(&|r| r.divergence_rate));
+    t.push("divergence_rate_ci95_lo", f(&|r| r.divergence_lo));
+    t.push("divergence_rate_ci95_hi", f(&|r| r.divergence_hi));
     t.push(
         "first_divergence_step",
         Col::Int(
@@ -161,12 +168,11 @@ pub fn summary_table(study: &Study, agg: &Aggregate) -> Table {
                 .collect(),
         ),
     );
+    type Pick = fn(&GroupRow) -> crate::stats::Describe;
     for (name, pick) in [
-        (
-            "final_test_acc",
-            (|r: &GroupRow| r.final_acc) as fn(&GroupRow) -> crate::stats::Describe,
-        ),
-        ("best_test_acc", |r: &GroupRow| r.best_acc),
+        ("test_acc_at_selected", (|r: &GroupRow| r.sel_acc) as Pick),
+        ("final_test_acc", |r: &GroupRow| r.final_acc),
+        ("val_acc_at_selected", |r: &GroupRow| r.val_acc),
     ] {
         t.push(
             format!("{name}_n"),
@@ -176,10 +182,28 @@ pub fn summary_table(study: &Study, agg: &Aggregate) -> Table {
         t.push(format!("{name}_std"), f(&|r| pick(r).std));
         t.push(format!("{name}_ci95_t_lo"), f(&|r| pick(r).t_lo));
         t.push(format!("{name}_ci95_t_hi"), f(&|r| pick(r).t_hi));
-        t.push(format!("{name}_ci95_boot_lo"), f(&|r| pick(r).boot_lo));
-        t.push(format!("{name}_ci95_boot_hi"), f(&|r| pick(r).boot_hi));
+        t.push(format!("{name}_ci95_bca_lo"), f(&|r| pick(r).boot_lo));
+        t.push(format!("{name}_ci95_bca_hi"), f(&|r| pick(r).boot_hi));
     }
+    t.push("selected_epoch_median", f(&|r| r.selected_epoch_median));
     t.push("final_test_loss_mean", f(&|r| r.final_test_loss));
+    t.push("target_val_acc", f(&|_| agg.target.acc));
+    t.push(
+        "n_reached_target",
+        Col::Int(g.iter().map(|r| Some(r.n_reached as i64)).collect()),
+    );
+    for (name, pick) in [
+        (
+            "steps_to_target",
+            (|r: &GroupRow| r.target_steps) as fn(&GroupRow) -> crate::stats::MedianCi,
+        ),
+        ("train_s_to_target", |r: &GroupRow| r.target_s),
+    ] {
+        t.push(format!("{name}_median"), f(&|r| pick(r).median));
+        t.push(format!("{name}_ci_lo"), f(&|r| pick(r).lo));
+        t.push(format!("{name}_ci_hi"), f(&|r| pick(r).hi));
+        t.push(format!("{name}_ci_coverage"), f(&|r| pick(r).coverage));
+    }
     t.push("grad_norm_median", f(&|r| r.grad_norm_median));
     t.push("grad_norm_max", f(&|r| r.grad_norm_max));
     t.push("spike_share", f(&|r| r.spike_share));
@@ -203,6 +227,14 @@ pub fn summary_table(study: &Study, agg: &Aggregate) -> Table {
             format!("clip_fraction_mean_{l}"),
             f(&|r| get(&r.clip_fraction)),
         );
+        t.push(
+            format!("theta_projected_{l}"),
+            Col::Int(
+                g.iter()
+                    .map(|r| r.theta_projected.get(l).map(|&v| v as i64))
+                    .collect(),
+            ),
+        );
     }
     t.push("train_wall_s_mean", f(&|r| r.train_wall_s));
     t
@@ -218,10 +250,11 @@ fn summary_text(study: &Study, rows: &[GroupRow]) -> TextTable {
     for (md, tex, num) in [
         ("Runs", "Runs", true),
         ("Diverged", "Div.", true),
-        ("Final acc (%)", "Final acc (\\%)", true),
+        ("Test acc @ sel. (%)", "Test acc @ sel. (\\%)", true),
         ("95% CI (t)", "95\\% CI ($t$)", true),
-        ("95% CI (bootstrap)", "95\\% CI (boot.)", true),
-        ("Best acc (%)", "Best acc (\\%)", true),
+        ("95% CI (BCa)", "95\\% CI (BCa)", true),
+        ("Last-epoch acc (%)", "Last-epoch acc (\\%)", true),
+        ("Steps to target", "Steps to target", true),
         ("‖g‖ median", "$\\|g\\|$ med.", true),
         ("‖g‖ max", "$\\|g\\|$ max", true),
         ("Spikes (%)", "Spikes (\\%)", true),
@@ -250,11 +283,17 @@ fn summary_text(study: &Study, rows: &[GroupRow]) -> TextTable {
             row.push(r.grid.clone());
         }
         row.push(r.n_runs.to_string());
-        row.push(r.n_diverged.to_string());
+        row.push(diverged_cell(
+            r.n_diverged,
+            r.n_runs,
+            r.divergence_lo,
+            r.divergence_hi,
+        ));
+        row.push(pct_pm(r.sel_acc.mean, r.sel_acc.std, 2));
+        row.push(pct_interval(r.sel_acc.t_lo, r.sel_acc.t_hi, 2));
+        row.push(pct_interval(r.sel_acc.boot_lo, r.sel_acc.boot_hi, 2));
         row.push(pct_pm(r.final_acc.mean, r.final_acc.std, 2));
-        row.push(pct_interval(r.final_acc.t_lo, r.final_acc.t_hi, 2));
-        row.push(pct_interval(r.final_acc.boot_lo, r.final_acc.boot_hi, 2));
-        row.push(pct_pm(r.best_acc.mean, r.best_acc.std, 2));
+        row.push(median_cell(&r.target_steps));
         row.push(sig(r.grad_norm_median, 3));
         row.push(sig(r.grad_norm_max, 3));
         row.push(pct(r.spike_share, 2));
@@ -290,23 +329,55 @@ fn summary_text(study: &Study, rows: &[GroupRow]) -> TextTable {
         t.bold_best(
             c0 + 2,
             &idx,
-            |i| Some(round(rows[i].final_acc.mean, 1e4)),
+            |i| Some(round(rows[i].sel_acc.mean, 1e4)),
             true,
         );
         t.bold_best(
             c0 + 5,
             &idx,
-            |i| Some(round(rows[i].best_acc.mean, 1e4)),
+            |i| Some(round(rows[i].final_acc.mean, 1e4)),
             true,
         );
+        t.bold_best(c0 + 6, &idx, |i| Some(rows[i].target_steps.median), false);
         t.bold_best(
-            c0 + 8,
+            c0 + 9,
             &idx,
             |i| Some(round(rows[i].spike_share, 1e4)),
             false,
         );
     }
     t
+}
+
+/// "0" or "2 (40% [12, 77])": count, rate and Wilson interval.
+fn diverged_cell(k: usize, n: usize, lo: f64, hi: f64) -> String {
+    if k == 0 {
+        format!("0 [0, {}]", pct(hi, 0))
+    } else {
+        format!(
+            "{k} ({}% [{}, {}])",
+            pct(k as f64 / n.max(1) as f64, 0),
+            pct(lo, 0),
+            pct(hi, 0)
+        )
+    }
+}
+
+/// "940 [600, ∞]": a median with its order-statistic interval; ∞ = not reached.
+fn median_cell(m: &crate::stats::MedianCi) -> String {
+    let v = |x: f64| {
+        if x.is_infinite() {
+            "∞".to_string()
+        } else if x.is_nan() {
+            "–".to_string()
+        } else {
+            format!("{x:.0}")
+        }
+    };
+    if m.n == 0 {
+        return "–".into();
+    }
+    format!("{} [{}, {}]", v(m.median), v(m.lo), v(m.hi))
 }
 
 fn runs_table(study: &Study, agg: &Aggregate) -> Table {
@@ -361,12 +432,52 @@ fn runs_table(study: &Study, agg: &Aggregate) -> Table {
     );
     let o = |x: Option<f64>| x.unwrap_or(f64::NAN);
     t.push(
+        "selection",
+        Col::Str(runs.iter().map(|r| r.summary.selection.clone()).collect()),
+    );
+    t.push(
+        "selected_epoch",
+        Col::Int(
+            runs.iter()
+                .map(|r| r.summary.selected_epoch.map(i64::from))
+                .collect(),
+        ),
+    );
+    t.push(
+        "val_acc_at_selected",
+        Col::F64(
+            runs.iter()
+                .map(|r| o(r.summary.val_acc_at_selected))
+                .collect(),
+        ),
+    );
+    t.push(
+        "test_acc_at_selected",
+        Col::F64(
+            runs.iter()
+                .map(|r| o(r.summary.test_acc_at_selected))
+                .collect(),
+        ),
+    );
+    t.push(
         "final_test_acc",
         Col::F64(runs.iter().map(|r| o(r.summary.final_test_acc)).collect()),
     );
     t.push(
-        "best_test_acc",
-        Col::F64(runs.iter().map(|r| o(r.summary.best_test_acc)).collect()),
+        "steps_to_target",
+        Col::F64(agg.runs.iter().map(|s| s.target_steps).collect()),
+    );
+    t.push(
+        "train_s_to_target",
+        Col::F64(agg.runs.iter().map(|s| s.target_s).collect()),
+    );
+    t.push(
+        "theta_param",
+        Col::Str(
+            runs.iter()
+                .map(|r| r.manifest.theta_param().to_string())
+                .collect(),
+        ),
     );
     t.push(
         "final_test_loss",
@@ -442,6 +553,10 @@ fn paired_table(study: &Study, agg: &Aggregate) -> Table {
         Col::Int(p.iter().map(|r| Some(r.stats.n as i64)).collect()),
     );
     t.push(
+        "pairs_lost",
+        Col::Int(p.iter().map(|r| Some(r.pairs_lost as i64)).collect()),
+    );
+    t.push(
         "seeds",
         Col::Str(
             p.iter()
@@ -459,19 +574,12 @@ fn paired_table(study: &Study, agg: &Aggregate) -> Table {
     t.push("diff_std", f(&|r| r.stats.diff.std));
     t.push("diff_ci95_t_lo", f(&|r| r.stats.diff.t_lo));
     t.push("diff_ci95_t_hi", f(&|r| r.stats.diff.t_hi));
-    t.push("diff_ci95_boot_lo", f(&|r| r.stats.diff.boot_lo));
-    t.push("diff_ci95_boot_hi", f(&|r| r.stats.diff.boot_hi));
+    t.push("diff_ci95_bca_lo", f(&|r| r.stats.diff.boot_lo));
+    t.push("diff_ci95_bca_hi", f(&|r| r.stats.diff.boot_hi));
     t.push("p_value_paired_t", f(&|r| r.stats.p_value));
+    t.push("p_holm", f(&|r| r.p_holm));
     t.push("prob_improvement", f(&|r| r.stats.prob_improvement));
     t.push("effect_size_dz", f(&|r| r.stats.effect_size));
-    t.push(
-        "seeds_needed_power80",
-        Col::Int(
-            p.iter()
-                .map(|r| r.stats.seeds_needed.map(|n| n as i64))
-                .collect(),
-        ),
-    );
     t
 }
 
@@ -482,14 +590,14 @@ fn paired_text(study: &Study, agg: &Aggregate) -> TextTable {
         hdr.push(("Grid", "Grid", false));
     }
     hdr.extend([
-        ("Pairs", "Pairs", true),
+        ("Pairs (lost)", "Pairs (lost)", true),
         ("Δ acc (pp)", "$\\Delta$ acc (pp)", true),
         ("95% CI (t)", "95\\% CI ($t$)", true),
-        ("95% CI (bootstrap)", "95\\% CI (boot.)", true),
+        ("95% CI (BCa)", "95\\% CI (BCa)", true),
         ("p (paired t)", "$p$ (paired $t$)", true),
+        ("p (Holm)", "$p$ (Holm)", true),
         ("P(improve)", "P(improve)", true),
         ("d_z", "$d_z$", true),
-        ("Seeds for 80% power", "Seeds (80\\% power)", true),
     ]);
     let mut t = TextTable::new(&hdr);
     for r in &agg.paired {
@@ -506,14 +614,14 @@ fn paired_text(study: &Study, agg: &Aggregate) -> TextTable {
             }
         };
         row.extend([
-            s.n.to_string(),
+            format!("{} ({})", s.n, r.pairs_lost),
             pp(s.diff.mean, 2),
             interval(s.diff.t_lo, s.diff.t_hi),
             interval(s.diff.boot_lo, s.diff.boot_hi),
             p_value(s.p_value),
+            p_value(r.p_holm),
             fixed(s.prob_improvement, 2),
             signed(s.effect_size, 2),
-            s.seeds_needed.map_or("–".into(), |n| n.to_string()),
         ]);
         t.push(row);
     }
@@ -540,30 +648,19 @@ fn lr_table(agg: &Aggregate) -> Table {
         "n_diverged",
         Col::Int(rows.iter().map(|r| Some(r.n_diverged as i64)).collect()),
     );
+    let f =
+        |get: &dyn Fn(&crate::aggregate::LrRow) -> f64| Col::F64(rows.iter().map(get).collect());
+    t.push("divergence_rate", f(&|r| r.divergence_rate));
+    t.push("divergence_rate_ci95_lo", f(&|r| r.divergence_lo));
+    t.push("divergence_rate_ci95_hi", f(&|r| r.divergence_hi));
     t.push(
-        "divergence_rate",
-        Col::F64(rows.iter().map(|r| r.divergence_rate).collect()),
+        "test_acc_at_selected_n",
+        Col::Int(rows.iter().map(|r| Some(r.sel_acc.n as i64)).collect()),
     );
-    t.push(
-        "final_test_acc_n",
-        Col::Int(rows.iter().map(|r| Some(r.final_acc.n as i64)).collect()),
-    );
-    t.push(
-        "final_test_acc_mean",
-        Col::F64(rows.iter().map(|r| r.final_acc.mean).collect()),
-    );
-    t.push(
-        "final_test_acc_std",
-        Col::F64(rows.iter().map(|r| r.final_acc.std).collect()),
-    );
-    t.push(
-        "final_test_acc_ci95_t_lo",
-        Col::F64(rows.iter().map(|r| r.final_acc.t_lo).collect()),
-    );
-    t.push(
-        "final_test_acc_ci95_t_hi",
-        Col::F64(rows.iter().map(|r| r.final_acc.t_hi).collect()),
-    );
+    t.push("test_acc_at_selected_mean", f(&|r| r.sel_acc.mean));
+    t.push("test_acc_at_selected_std", f(&|r| r.sel_acc.std));
+    t.push("test_acc_at_selected_ci95_t_lo", f(&|r| r.sel_acc.t_lo));
+    t.push("test_acc_at_selected_ci95_t_hi", f(&|r| r.sel_acc.t_hi));
     t
 }
 
@@ -576,8 +673,8 @@ fn lr_text(agg: &Aggregate) -> TextTable {
     hdr.extend([
         ("lr", "lr", true),
         ("Runs", "Runs", true),
-        ("Diverged (%)", "Diverged (\\%)", true),
-        ("Final acc (%)", "Final acc (\\%)", true),
+        ("Diverged", "Diverged", true),
+        ("Test acc @ sel. (%)", "Test acc @ sel. (\\%)", true),
         ("95% CI (t)", "95\\% CI ($t$)", true),
     ]);
     let mut t = TextTable::new(&hdr);
@@ -589,9 +686,9 @@ fn lr_text(agg: &Aggregate) -> TextTable {
         row.extend([
             lr(r.lr),
             r.n_runs.to_string(),
-            pct(r.divergence_rate, 0),
-            pct_pm(r.final_acc.mean, r.final_acc.std, 2),
-            pct_interval(r.final_acc.t_lo, r.final_acc.t_hi, 2),
+            diverged_cell(r.n_diverged, r.n_runs, r.divergence_lo, r.divergence_hi),
+            pct_pm(r.sel_acc.mean, r.sel_acc.std, 2),
+            pct_interval(r.sel_acc.t_lo, r.sel_acc.t_hi, 2),
         ]);
         t.push(row);
     }
@@ -615,6 +712,7 @@ fn stable_text(agg: &Aggregate) -> TextTable {
             "Largest lr, $\\geq$ 90\\% of best acc",
             true,
         ),
+        ("Acc there (%, mean ± std)", "Acc there (\\%)", true),
     ]);
     let mut t = TextTable::new(&hdr);
     for r in &agg.stable_lr {
@@ -624,16 +722,20 @@ fn stable_text(agg: &Aggregate) -> TextTable {
         }
         row.push(r.no_divergence.map_or("none stable".into(), lr));
         row.push(r.learns.map_or("–".into(), lr));
+        row.push(
+            r.learns_acc
+                .map_or("–".into(), |d| pct_pm(d.mean, d.std, 2)),
+        );
         t.push(row);
     }
     let idx: Vec<usize> = (0..agg.stable_lr.len()).collect();
     t.bold_best(
-        t.header.len() - 2,
+        t.header.len() - 3,
         &idx,
         |i| agg.stable_lr[i].no_divergence,
         true,
     );
-    t.bold_best(t.header.len() - 1, &idx, |i| agg.stable_lr[i].learns, true);
+    t.bold_best(t.header.len() - 2, &idx, |i| agg.stable_lr[i].learns, true);
     t
 }
 
@@ -641,7 +743,7 @@ fn power_text(agg: &Aggregate) -> TextTable {
     let mut t = TextTable::new(&[
         ("Effect size d_z = mean(diff) / sd(diff)", "$d_z$", true),
         (
-            "Seeds needed (paired t, α = 0.05, power 0.8)",
+            "Seeds needed (paired t, α = 0.05, power 0.8): planning, not post-hoc",
             "Seeds",
             true,
         ),

@@ -50,7 +50,6 @@ pub struct RawRun {
     pub lr: f64,
     pub status: String,
     pub final_acc: Option<f64>,
-    pub best_acc: Option<f64>,
     pub max_grad_norm: f64,
     pub final_theta: BTreeMap<String, f64>,
     pub grad_norms: Vec<f64>,
@@ -87,7 +86,6 @@ pub fn read_runs(study: &Path) -> Result<Vec<RawRun>, Box<dyn std::error::Error>
             lr: m["config"]["optimizer"]["lr"].as_f64().ok_or("lr")?,
             status: s["status"].as_str().ok_or("status")?.to_string(),
             final_acc: s["final_test_acc"].as_f64(),
-            best_acc: s["best_test_acc"].as_f64(),
             max_grad_norm: s["max_grad_norm"].as_f64().ok_or("max_grad_norm")?,
             final_theta: s["final_theta"]
                 .as_object()

@@ -29,6 +29,10 @@ pub struct StatArgs {
     /// A logged step is a gradient spike when its global norm exceeds this × its run's median.
     #[arg(long, default_value_t = 10.0)]
     spike_factor: f64,
+    /// Validation accuracy (0..1) for "steps to target" (default: the study's target_acc,
+    /// else 95% of the best mean validation accuracy of any strategy).
+    #[arg(long)]
+    target_acc: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -84,10 +88,17 @@ fn load(dir: &Path, stats: &StatArgs) -> anyhow::Result<Analysis> {
         "--spike-factor {}: expected a finite value > 0",
         stats.spike_factor
     );
+    if let Some(t) = stats.target_acc {
+        anyhow::ensure!(
+            t.is_finite() && t > 0.0 && t <= 1.0,
+            "--target-acc {t}: expected an accuracy in (0, 1]"
+        );
+    }
     let t = Instant::now();
     let opts = Options {
         bootstrap_samples: stats.bootstrap,
         spike_factor: stats.spike_factor,
+        target_acc: stats.target_acc,
     };
     let a = Analysis::load(dir, &opts).with_context(|| format!("analysing {}", dir.display()))?;
     for s in &a.study.skipped {

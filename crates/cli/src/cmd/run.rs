@@ -16,8 +16,9 @@ use clipbench_sweep::local::{default_jobs, run_local, LocalOptions, WorkerComman
 use clipbench_sweep::report::{Outcome, SweepReport};
 use clipbench_sweep::signal::Interrupts;
 use clipbench_sweep::slurm::{submit_incomplete, wait_for, SlurmOptions, WaitOptions};
+use clipbench_sweep::tune::select::TuneState;
 use clipbench_sweep::worker::{die_with_parent, run_planned, WorkerOutcome, EXIT_BUSY};
-use clipbench_sweep::{RunPlan, SweepError};
+use clipbench_sweep::{RunPlan, StudyPlan, SweepError, TunedStudy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Backend {
@@ -87,9 +88,21 @@ pub struct WorkerArgs {
     parent_pid: Option<u32>,
 }
 
-/// One JSON line per run; a closed stdout (`| head`) ends the listing quietly.
-fn print_plan(plan: &RunPlan) -> anyhow::Result<()> {
+/// One JSON line per run (`lines`); a closed stdout (`| head`) ends the listing quietly.
+fn print_lines(lines: &[serde_json::Value]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    for v in lines {
+        match writeln!(out, "{}", serde_json::to_string(v)?) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r.context("writing the plan to stdout")?,
+        }
+    }
+    Ok(())
+}
+
+/// The plan's runs as JSON lines, with the study name and each run's state.
+fn plan_lines(plan: &RunPlan, study: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut lines = Vec::new();
     for r in &plan.runs {
         let mut v = serde_json::to_value(r)?;
         let state = match run_state(&r.dir, &r.run_id) {
@@ -98,15 +111,41 @@ fn print_plan(plan: &RunPlan) -> anyhow::Result<()> {
             RunState::Absent => "pending",
         };
         if let Some(m) = v.as_object_mut() {
-            m.insert("study".into(), plan.study.clone().into());
+            m.insert("study".into(), study.into());
             m.insert("state".into(), state.into());
         }
-        match writeln!(out, "{}", serde_json::to_string(&v)?) {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            r => r.context("writing the plan to stdout")?,
+        lines.push(v);
+    }
+    Ok(lines)
+}
+
+/// A tuned study's dry run: the tuning runs, then the final runs, or, while tuning is not
+/// complete, one placeholder per final (strategy, seed) whose settings are not known yet.
+fn tuned_lines(t: &TunedStudy) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut lines = plan_lines(&t.tune, &t.study)?;
+    match t.tune_state() {
+        TuneState::Done { selected, .. } => {
+            lines.extend(plan_lines(&t.final_plan(&selected)?, &t.study)?);
+        }
+        TuneState::Incomplete { complete, total } => {
+            for &seed in t.final_seeds() {
+                for s in t.strategies() {
+                    lines.push(serde_json::json!({
+                        "stage": "final",
+                        "run_id": null,
+                        "strategy": s,
+                        "seed": seed,
+                        "study": t.study,
+                        "state": "pending",
+                        "settings": format!(
+                            "not known yet: selected when tuning is complete ({complete} of {total} tuning runs complete)"
+                        ),
+                    }));
+                }
+            }
         }
     }
-    Ok(())
+    Ok(lines)
 }
 
 /// Fails fast when a real data set is missing, instead of failing every run.
@@ -167,10 +206,134 @@ fn finish(report: &SweepReport) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What running one stage left behind.
+#[derive(Debug, PartialEq, Eq)]
+enum StageDone {
+    /// Every run of the stage is complete.
+    Complete,
+    /// Submitted to Slurm without waiting: the runs are queued.
+    Queued,
+}
+
+struct Ctx {
+    backend: Backend,
+    jobs: Option<usize>,
+    data_dir: PathBuf,
+    slurm: Option<(SlurmOptions, Option<WaitOptions>)>,
+    interrupts: Interrupts,
+}
+
+/// Runs (or submits) every incomplete run of `plan`.
+fn run_stage(plan: &RunPlan, cx: &Ctx) -> anyhow::Result<StageDone> {
+    check_data(plan, &cx.data_dir)?;
+    match cx.backend {
+        Backend::Local => {
+            let jobs = cx.jobs.unwrap_or_else(|| default_jobs(plan.threads));
+            let opts = LocalOptions {
+                jobs,
+                worker: worker_command(None)?,
+                data_dir: cx.data_dir.clone(),
+            };
+            let report = run_local(plan, &opts, &cx.interrupts)?;
+            finish(&report)?;
+            Ok(StageDone::Complete)
+        }
+        Backend::Slurm => {
+            let Some((opts, wait)) = &cx.slurm else {
+                bail!("internal: Slurm options missing");
+            };
+            let sub = submit_incomplete(plan, opts)?;
+            let mut line = format!(
+                "{}: {} runs: {} complete before, {} already queued in Slurm",
+                plan.study,
+                plan.runs.len(),
+                sub.complete_before,
+                sub.already_queued.len()
+            );
+            match &sub.submission {
+                Some(s) => line.push_str(&format!(
+                    ", {} submitted as job {} ({})",
+                    s.runs.len(),
+                    s.job_id,
+                    s.dir.join("array.sbatch").display()
+                )),
+                None => line.push_str(", nothing to submit"),
+            }
+            println!("{line}");
+            if sub.watched().is_empty() {
+                return Ok(StageDone::Complete);
+            }
+            match wait {
+                Some(w) => {
+                    let report = wait_for(plan, opts, &sub, w, &cx.interrupts)?;
+                    finish(&report)?;
+                    Ok(StageDone::Complete)
+                }
+                None => Ok(StageDone::Queued),
+            }
+        }
+    }
+}
+
+/// Tuning, selection on validation, then the final stage.
+fn run_tuned(t: &TunedStudy, cx: &Ctx, study_file: &std::path::Path) -> anyhow::Result<()> {
+    println!(
+        "{}: tuning stage, {} trials per strategy x {} tuning seeds ({} runs)",
+        t.study,
+        t.tune_spec.budget,
+        t.tune_spec.seeds.len(),
+        t.tune.runs.len()
+    );
+    if run_stage(&t.tune, cx)? == StageDone::Queued {
+        println!(
+            "{}: the final stage is chosen on the tuning runs' validation accuracy: rerun \
+             `clipbench run {} --backend slurm` once they are done (or pass --wait)",
+            t.study,
+            study_file.display()
+        );
+        return Ok(());
+    }
+    let (selected, trials) = match t.tune_state() {
+        TuneState::Done { selected, trials } => (selected, trials),
+        TuneState::Incomplete { complete, total } => bail!(
+            "{}: only {complete} of {total} tuning runs are complete: rerun to finish them",
+            t.study
+        ),
+    };
+    let files = t.write_selection(&selected, &trials)?;
+    for (s, &i) in t.strategies().iter().zip(&selected) {
+        let r = trials.iter().find(|r| r.strategy == *s && r.trial == i);
+        println!(
+            "{}: {s}: trial {i} selected (mean validation accuracy {:.4}): {}",
+            t.study,
+            r.map_or(f64::NAN, |r| r.val_acc_mean),
+            serde_json::to_string(
+                &t.trial_settings(t.strategies().iter().position(|x| x == s).unwrap_or(0), i)
+            )?
+        );
+    }
+    println!(
+        "{}: selection written to {}",
+        t.study,
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let final_plan = t.final_plan(&selected)?;
+    println!("{}: final stage, {} runs", t.study, final_plan.runs.len());
+    run_stage(&final_plan, cx)?;
+    Ok(())
+}
+
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let plan = RunPlan::load(&a.study, &a.results)?;
+    let study = StudyPlan::load(&a.study, &a.results)?;
     if a.dry_run {
-        return print_plan(&plan);
+        return match &study {
+            StudyPlan::Plain(plan) => print_lines(&plan_lines(plan, &plan.study)?),
+            StudyPlan::Tuned(t) => print_lines(&tuned_lines(t)?),
+        };
     }
     let slurm_only = a.partition.is_some()
         || a.time.is_some()
@@ -194,21 +357,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let data_dir = std::path::absolute(resolve_data_dir(a.data_dir.as_deref()))
         .context("resolving the data directory")?;
-    check_data(&plan, &data_dir)?;
-    let interrupts = Interrupts::install()?;
-    match a.backend {
-        Backend::Local => {
-            let jobs = a
-                .jobs
-                .map_or_else(|| default_jobs(plan.threads), |j| j as usize);
-            let opts = LocalOptions {
-                jobs,
-                worker: worker_command(None)?,
-                data_dir,
-            };
-            let report = run_local(&plan, &opts, &interrupts)?;
-            finish(&report)
-        }
+    let slurm = match a.backend {
+        Backend::Local => None,
         Backend::Slurm => {
             let timeout = match a.wait_timeout_s {
                 Some(t) if !(t.is_finite() && t > 0.0) => {
@@ -223,7 +373,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 throttle: a.array_throttle.map(|t| t as usize),
                 extra: a.sbatch_lines,
                 worker: worker_command(a.clipbench)?,
-                data_dir,
+                data_dir: data_dir.clone(),
                 sbatch: "sbatch".into(),
                 squeue: "squeue".into(),
             };
@@ -231,32 +381,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 poll: Duration::from_secs_f64(a.poll_s),
                 timeout,
             });
-            let sub = submit_incomplete(&plan, &opts)?;
-            let mut line = format!(
-                "{}: {} runs: {} complete before, {} already queued in Slurm",
-                plan.study,
-                plan.runs.len(),
-                sub.complete_before,
-                sub.already_queued.len()
-            );
-            match &sub.submission {
-                Some(s) => line.push_str(&format!(
-                    ", {} submitted as job {} ({})",
-                    s.runs.len(),
-                    s.job_id,
-                    s.dir.join("array.sbatch").display()
-                )),
-                None => line.push_str(", nothing to submit"),
-            }
-            println!("{line}");
-            match wait {
-                Some(w) if !sub.watched().is_empty() => {
-                    let report = wait_for(&plan, &opts, &sub, &w, &interrupts)?;
-                    finish(&report)
-                }
-                _ => Ok(()),
-            }
+            Some((opts, wait))
         }
+    };
+    let cx = Ctx {
+        backend: a.backend,
+        jobs: a.jobs.map(|j| j as usize),
+        data_dir,
+        slurm,
+        interrupts: Interrupts::install()?,
+    };
+    match &study {
+        StudyPlan::Plain(plan) => run_stage(plan, &cx).map(|_| ()),
+        StudyPlan::Tuned(t) => run_tuned(t, &cx, &a.study),
     }
 }
 

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use clipbench_clip::Strategy;
+use clipbench_clip::{Strategy, ThetaParam};
 use clipbench_data::{resolve_data_dir, DatasetName};
 use clipbench_nn::model::ModelConfig;
-use clipbench_train::config::DeviceKind;
+use clipbench_train::config::{DeviceKind, Selection};
 use clipbench_train::optim::OptimizerConfig;
 use clipbench_train::out::{run_to_dir, verify_run};
 use clipbench_train::schedule::Schedule;
@@ -22,6 +22,12 @@ enum Opt {
 enum Dev {
     Cpu,
     Cuda,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Sel {
+    BestVal,
+    Last,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -50,9 +56,26 @@ pub struct Args {
     schedule: Sched,
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     weight_decay: f64,
-    /// Apply weight decay to θ too (PACT's L2 on α).
+    /// L2 on θ with the weights' λ (shorthand for --theta-decay WEIGHT_DECAY).
     #[arg(long)]
     theta_weight_decay: bool,
+    /// L2 on θ itself (PACT's λ_α): ∂L/∂θ += λ·θ.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    theta_decay: f64,
+    /// What the optimizer trains: θ itself, projected onto [θ_min, ∞) (the seed's and PACT's
+    /// way), or ρ with θ = θ_min + softplus(ρ).
+    #[arg(long, default_value = "direct")]
+    theta_param: ThetaParam,
+    /// Training images held out for validation (default: 5000 for the real data sets,
+    /// 1000 for synthetic); 0 needs --selection last.
+    #[arg(long)]
+    validation: Option<usize>,
+    /// Seed of the validation split (the same for every run of a study).
+    #[arg(long, default_value_t = 0)]
+    split_seed: u64,
+    /// The reported epoch: best validation accuracy, or the last.
+    #[arg(long, value_enum, default_value_t = Sel::BestVal)]
+    selection: Sel,
     #[arg(long, default_value_t = 64)]
     batch: usize,
     #[arg(long, default_value_t = 1)]
@@ -109,6 +132,7 @@ impl Args {
         model.clip.theta0 = [t1, t2];
         model.clip.beta = self.beta;
         model.clip.per_channel = self.per_channel;
+        model.clip.theta_param = self.theta_param;
         let optimizer = match self.optimizer {
             Opt::Adam => OptimizerConfig::Adam {
                 lr: self.lr,
@@ -117,6 +141,7 @@ impl Args {
                 eps: 1e-8,
                 weight_decay: self.weight_decay,
                 theta_weight_decay: self.theta_weight_decay,
+                theta_decay: self.theta_decay,
             },
             Opt::Sgd => OptimizerConfig::Sgd {
                 lr: self.lr,
@@ -124,6 +149,7 @@ impl Args {
                 nesterov: false,
                 weight_decay: self.weight_decay,
                 theta_weight_decay: self.theta_weight_decay,
+                theta_decay: self.theta_decay,
             },
         };
         let schedule = match self.schedule {
@@ -149,6 +175,15 @@ impl Args {
             device: match self.device {
                 Dev::Cpu => DeviceKind::Cpu,
                 Dev::Cuda => DeviceKind::Cuda,
+            },
+            validation: Some(
+                self.validation
+                    .unwrap_or_else(|| self.dataset.default_validation()),
+            ),
+            split_seed: self.split_seed,
+            selection: match self.selection {
+                Sel::BestVal => Selection::BestVal,
+                Sel::Last => Selection::Last,
             },
         })
     }

@@ -105,6 +105,39 @@ impl Strategy {
         self != Strategy::None
     }
 
+    /// Whether f(x; θ) = x for 0 ≤ x < θ: a layer that never reaches θ then acts exactly as
+    /// ReLU, and ∂y/∂θ = 0 wherever it does not clip. False for the smooth clips, which change
+    /// every activation (tanh: y < x for all x > 0; softplus at β = 1: slope 0.46 at 0).
+    pub fn identity_below_threshold(self) -> bool {
+        matches!(
+            self,
+            Strategy::None | Strategy::HardClamp | Strategy::Pact | Strategy::SeedSoftplus
+        )
+    }
+
+    /// Whether ∂y/∂θ = 0 for every x and θ, by construction (so a trained θ never moves
+    /// without an L2 on θ).
+    pub fn theta_gradient_zero(self) -> bool {
+        matches!(self, Strategy::None | Strategy::SeedSoftplus)
+    }
+
+    /// Whether relu → f is relu(x) in exact arithmetic (`seed-softplus` computes it through
+    /// the seed's formula, so in f32 it differs from relu by rounding).
+    pub fn relu_equivalent(self) -> bool {
+        matches!(self, Strategy::None | Strategy::SeedSoftplus)
+    }
+
+    /// [`ClipFn::MONOTONE`] of the strategy's function.
+    pub fn monotone(self) -> bool {
+        struct Mono;
+        impl Dispatch<bool> for Mono {
+            fn call<K: ClipFn>(self, _k: K) -> bool {
+                K::MONOTONE
+            }
+        }
+        self.dispatch(1.0, Mono)
+    }
+
     /// Calls `k` with the concrete function of this strategy, so that kernels are
     /// monomorphised per strategy (no dynamic dispatch in the element loop).
     pub fn dispatch<R>(self, beta: f32, k: impl Dispatch<R>) -> R {
@@ -208,6 +241,30 @@ mod tests {
             msg.contains("tanh-learnable") && msg.contains("seed-softplus"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn declared_properties_hold_for_the_f64_reference() {
+        // Checked on a grid of x and θ; a property declared true must hold everywhere on it,
+        // one declared false must fail somewhere (so the declarations are tight).
+        for s in Strategy::ALL {
+            let (mut ident, mut zero, mut relu) = (true, true, true);
+            for theta in [0.01, 0.5, 1.0, 3.0, 10.0] {
+                for i in 0..=400 {
+                    let x = -12.0 + 0.06 * i as f64;
+                    let e = s.eval64(x.max(0.0), theta, 1.0);
+                    let r = x.max(0.0);
+                    if (0.0..theta).contains(&r) && (e.y - r).abs() > 1e-12 * (1.0 + r) {
+                        ident = false;
+                    }
+                    zero &= e.dydt == 0.0;
+                    relu &= (e.y - r).abs() <= 1e-12 * (1.0 + r);
+                }
+            }
+            assert_eq!(ident, s.identity_below_threshold(), "{s}: identity below θ");
+            assert_eq!(zero, s.theta_gradient_zero(), "{s}: ∂y/∂θ ≡ 0");
+            assert_eq!(relu, s.relu_equivalent(), "{s}: ≡ relu");
+        }
     }
 
     #[test]

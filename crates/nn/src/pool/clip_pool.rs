@@ -9,7 +9,6 @@
 //! (`clipbench-clip`'s tests/monotone.rs). A strategy that is not monotone runs unfused:
 //! clip every element, then pool.
 
-use clipbench_clip::cpu::add_rho_grad;
 use clipbench_clip::{ClipDevice, ClipLayer, ClipStats};
 use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, TensorFromVec};
 use dfdx::tensor_ops::ReshapeTo;
@@ -81,7 +80,7 @@ pub(crate) fn clip_max_pool2d_cpu<T: Tape<f32, Cpu>>(
     if T::OWNS_TAPE {
         let x_ghost = x.ghost();
         let out_id = out.clone();
-        let rho = layer.rho.clone();
+        let target = layer.theta_grad_target();
         drop(x); // backward needs x's id, the window maxima and the argmax, not x's data
         tape.add_backward_op(move |grads| {
             let ys = raw::cpu_data(&out_id).ok_or(CpuError::WrongNumElements)?;
@@ -94,8 +93,8 @@ pub(crate) fn clip_max_pool2d_cpu<T: Tape<f32, Cpu>>(
                 .and_then(|dx| cpu::backward(dx, &dmax, &arg, h, w));
             **grads.get_or_alloc_mut(&out_id)? = dy;
             result?;
-            match &rho {
-                Some(r) => add_rho_grad(r, grads, &dtheta),
+            match &target {
+                Some(t) => t.add(grads, &dtheta),
                 None => Ok(()),
             }
         });
