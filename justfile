@@ -83,7 +83,16 @@ plot DIR: build
 report DIR: build
     {{bin}} report {{DIR}}
 
-# The main job: build, data (fetched if missing), the default study (resumes: rerun after an
-# interruption), its tables, figures and report.md, and the function-shape data.
-run-all: build (fetch "fashion-mnist") (study "default") (report "results/default") curves
-    @echo "run-all: results/default/{report.md,tables/,figures/} and results/curves/ written"
+# The main job: build, data (fetched if missing), the main study (tuning, then the final
+# seeds; resumes: rerun after an interruption), lr-stability, both reports, the function-shape
+# data, and the reproduction verdict against the committed reference results.
+run-all: build (fetch "fashion-mnist") (study "main") (study "lr-stability") (report "results/lr-stability") (report "results/main") curves verdict
+    @echo "run-all: results/main/report.md, results/lr-stability/report.md (tables/, figures/ beside them), results/curves/"
+
+# The reproduction verdict of results/{main,lr-stability} against results/reference/.
+verdict: build
+    {{bin}} compare results/main results/reference/main
+    {{bin}} compare results/lr-stability results/reference/lr-stability
+
+# A fast, untuned look at every strategy on real data (3 epochs, 10k images): not the main job.
+quick: build (fetch "fashion-mnist") (study "quick") (report "results/quick")

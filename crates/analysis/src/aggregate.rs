@@ -547,7 +547,8 @@ fn paired_rows(study: &Study, opts: &Options) -> Vec<PairedRow> {
 
 pub const LR_KEY: &str = "optimizer.lr";
 
-fn lr_rows(study: &Study, opts: &Options) -> (Vec<LrRow>, Vec<StableLr>) {
+/// Per learning rate rows and the largest stable learning rates (empty without an lr grid).
+pub fn lr_rows(study: &Study, opts: &Options) -> (Vec<LrRow>, Vec<StableLr>) {
     if !study.grid_keys.iter().any(|k| k == LR_KEY) {
         return (Vec::new(), Vec::new());
     }

@@ -16,7 +16,9 @@
 //! ```
 
 pub mod aggregate;
+pub mod answer;
 mod atomic;
+pub mod compare;
 pub mod error;
 pub mod figures;
 pub mod findings;
@@ -28,10 +30,16 @@ pub mod schema;
 pub mod stats;
 pub mod study;
 pub mod tables;
+pub mod tuning;
 
 use std::path::{Path, PathBuf};
 
 pub use aggregate::{aggregate, Aggregate, Options};
+
+/// Writes a file atomically (a derived output of the analysis).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    atomic::write(path, bytes)
+}
 pub use error::{AnalysisError, Result};
 pub use figures::ShapeCurve;
 pub use logs::Logs;
@@ -45,6 +53,8 @@ pub struct Analysis {
     pub study: Study,
     pub logs: Logs,
     pub agg: Aggregate,
+    /// The lr-grid evidence of the answer: this study's own grid, or its `stability_study`.
+    pub stability: Option<answer::Stability>,
 }
 
 impl Analysis {
@@ -53,7 +63,19 @@ impl Analysis {
         let study = Study::load(root)?;
         let logs = logs::load(&study)?;
         let agg = aggregate(&study, &logs, opts)?;
-        Ok(Analysis { study, logs, agg })
+        let stability = match answer::Stability::from_study(&study, opts) {
+            Some(s) => Some(s),
+            None => match &study.settings.stability_study {
+                Some(name) => answer::Stability::sibling(root, name, opts)?,
+                None => None,
+            },
+        };
+        Ok(Analysis {
+            study,
+            logs,
+            agg,
+            stability,
+        })
     }
 
     pub fn tables_dir(&self) -> PathBuf {
@@ -88,6 +110,12 @@ impl Analysis {
 
     /// Writes `report.md` beside `runs/`.
     pub fn write_report(&self, tables: &TableFiles, figures: &[FigureFile]) -> Result<PathBuf> {
-        report::write_report(&self.study, &self.agg, tables, figures)
+        report::write_report(
+            &self.study,
+            &self.agg,
+            self.stability.as_ref(),
+            tables,
+            figures,
+        )
     }
 }

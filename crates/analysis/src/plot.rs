@@ -87,11 +87,11 @@ pub fn plot_study(
         add(
             figures::grad_norm_vs_step(
                 &pick(&curves.grad_norm),
-                &format!("Global gradient norm: {}{at} (geometric mean, 95% CI)", study.name),
+                &format!("Weight-gradient norm: {}{at} (geometric mean, 95% CI)", study.name),
                 &dir.join(format!("grad_norm{suffix}")),
                 formats,
             )?,
-            format!("Global gradient norm (before the update) vs step, log scale{at}: geometric mean over seeds, band = 95% t-interval of ln(norm)."),
+            format!("Gradient norm of the network weights (before the update) vs step, log scale{at}: geometric mean over seeds, band = 95% t-interval of ln(norm)."),
         );
         let theta: Vec<(String, Vec<(String, CurveSet)>)> = curves
             .theta
@@ -139,10 +139,45 @@ pub fn plot_study(
             figures::final_accuracy(
                 &rows,
                 &format!("Test accuracy at the selected epoch: {}{at}", study.name),
+                figures::DotLabels {
+                    x_desc: "test accuracy at the selected epoch (%)",
+                    legend: "dots: seeds (completed runs) · square and bar: mean and 95% t-interval",
+                },
                 &dir.join(format!("acc_selected{suffix}")),
                 formats,
             )?,
             format!("Test accuracy at each run's validation-selected epoch, per strategy{at}: every completed seed (circles), mean and 95% t-interval (bar)."),
+        );
+    }
+    if let Some(t) = &study.tuning {
+        let mut names: Vec<&String> = t.selected.keys().collect();
+        names.sort_by_key(|s| crate::study::strategy_rank(s));
+        let rows: Vec<FinalAccRow> = names
+            .iter()
+            .map(|s| FinalAccRow {
+                strategy: (*s).clone(),
+                seeds: t.trials_of(s).map(|x| x.val_acc_mean).collect(),
+                n_diverged: t.trials_of(s).filter(|x| x.n_diverged > 0).count(),
+                mean: t.selected[*s].val_acc_mean,
+                lo: f64::NAN,
+                hi: f64::NAN,
+            })
+            .collect();
+        add(
+            figures::final_accuracy(
+                &rows,
+                &format!("Tuning: validation accuracy of every trial, {}", study.name),
+                figures::DotLabels {
+                    x_desc: "mean validation accuracy over the tuning seeds (%)",
+                    legend: "dots: the trials of each strategy · square: the selected trial · (k div.): trials with a diverged run",
+                },
+                &dir.join("tuning"),
+                formats,
+            )?,
+            format!(
+                "Sensitivity to tuning: every one of the {} trials per strategy (mean validation accuracy over the tuning seeds; a diverged run counts 0) and the selected trial (square).",
+                t.budget
+            ),
         );
     }
     if !agg.lr.is_empty() {

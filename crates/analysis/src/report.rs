@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::aggregate::Aggregate;
+use crate::answer::Stability;
 use crate::error::Result;
 pub use crate::findings::findings;
 use crate::plot::FigureFile;
@@ -17,26 +18,35 @@ use crate::tables::TableFiles;
 pub fn write_report(
     study: &Study,
     agg: &Aggregate,
+    stability: Option<&Stability>,
     tables: &TableFiles,
     figures: &[FigureFile],
 ) -> Result<std::path::PathBuf> {
-    let text = render(study, agg, tables, figures);
+    let text = render(study, agg, stability, tables, figures);
     let path = study.root.join("report.md");
     crate::atomic::write(&path, text.as_bytes())?;
     Ok(path)
 }
 
-/// Distinct values of `f` over the runs, joined ("a, b").
+/// Distinct values of `f` over the runs, joined ("a, b"), numbers in numeric order.
 fn distinct(study: &Study, f: impl Fn(&crate::study::Run) -> Option<String>) -> String {
     let v: BTreeSet<String> = study.runs.iter().filter_map(f).collect();
     if v.is_empty() {
-        "–".into()
-    } else {
-        v.into_iter().collect::<Vec<_>>().join(", ")
+        return "–".into();
     }
+    let mut v: Vec<String> = v.into_iter().collect();
+    v.sort_by(|a, b| match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.total_cmp(&y),
+        _ => a.cmp(b),
+    });
+    v.join(", ")
 }
 
 /// A config value over the runs: "x" when all agree, else "x (a, b); y (c)" by strategy.
+pub fn config_text(study: &Study, key: &str) -> String {
+    cfg(study, key)
+}
+
 fn cfg(study: &Study, key: &str) -> String {
     let text = |r: &crate::study::Run| config_leaf(&r.manifest.config, key).map(value_text);
     let values: BTreeSet<String> = study.runs.iter().filter_map(text).collect();
@@ -71,6 +81,7 @@ fn cfg(study: &Study, key: &str) -> String {
 pub fn render(
     study: &Study,
     agg: &Aggregate,
+    stability: Option<&Stability>,
     tables: &TableFiles,
     figures: &[FigureFile],
 ) -> String {
@@ -82,7 +93,23 @@ pub fn render(
          below is derived and can be regenerated at any time (`clipbench report {}`).\n",
         study.root.display()
     );
+    let answer = crate::answer::answer(study, agg, stability);
+    if !answer.is_empty() {
+        let _ = writeln!(s, "## The answer\n");
+        for (i, line) in answer.iter().enumerate() {
+            // A paragraph (a bold lead) starts after a blank line, or Markdown folds it into
+            // the list above.
+            if i > 0 && !line.starts_with("- ") {
+                s.push('\n');
+            }
+            let _ = writeln!(s, "{line}");
+        }
+        s.push('\n');
+    }
     setup(&mut s, study);
+    if let Some(t) = &study.tuning {
+        tuning(&mut s, t);
+    }
     let _ = writeln!(s, "## Findings\n");
     for f in findings(study, agg) {
         let _ = writeln!(s, "- {f}");
@@ -158,6 +185,72 @@ pub fn render(
         }
     }
     s
+}
+
+fn tuning(s: &mut String, t: &crate::tuning::Tuning) {
+    let _ = writeln!(s, "## Tuning\n");
+    let _ = writeln!(
+        s,
+        "Every strategy got the same budget: {} trials, points of a {} over its space, each \
+         trained on the tuning seeds {} ({}{}), which are disjoint from the final seeds {}. \
+         Score: {}. Test data played no part in it.\n",
+        t.budget,
+        t.sampler,
+        list(&t.tuning_seeds),
+        t.tuning_epochs
+            .map_or("the study's epochs".into(), |e| format!("{e} epoch(s)")),
+        t.tuning_train_limit
+            .map_or(String::new(), |n| format!(", {n} training images")),
+        list(&t.final_seeds),
+        t.score
+    );
+    let _ = writeln!(
+        s,
+        "| Strategy | Space | Selected trial | Selected setting | Validation acc (%) | Trials within 1 pp of it | Trials with a diverged run |\n|---|---|---|---|---|---|---|"
+    );
+    let mut names: Vec<&String> = t.selected.keys().collect();
+    names.sort_by_key(|n| crate::study::strategy_rank(n));
+    for name in names {
+        let c = &t.selected[name];
+        let space = t
+            .space
+            .get(name)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, d)| format!("`{k}` {d}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_default();
+        let setting = c
+            .settings
+            .iter()
+            .map(|(k, v)| format!("`{k}` = {}", value_text(v)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let near = t
+            .trials_of(name)
+            .filter(|x| x.val_acc_mean >= c.val_acc_mean - 0.01)
+            .count();
+        let div = t.trials_of(name).filter(|x| x.n_diverged > 0).count();
+        let _ = writeln!(
+            s,
+            "| {name} | {} | {} | {} | {} | {near} of {} | {div} |",
+            space.replace('|', "\\|"),
+            c.trial,
+            setting.replace('|', "\\|"),
+            pct(c.val_acc_mean, 2),
+            t.trials_of(name).count()
+        );
+    }
+    s.push('\n');
+}
+
+fn list(v: &[u64]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn setup(s: &mut String, study: &Study) {

@@ -131,6 +131,8 @@ pub struct Study {
     pub layers: Vec<String>,
     /// Study-level settings the runner recorded in `study.json` (defaults without one).
     pub settings: StudySettings,
+    /// The tuning stage's selection (`tuning/selected.json`), for a study with `[tune]`.
+    pub tuning: Option<crate::tuning::Tuning>,
 }
 
 /// `<study>/study.json`, written by `clipbench run`: what the analysis needs from the study
@@ -140,6 +142,10 @@ pub struct StudySettings {
     /// Validation accuracy that counts as "reached" for time to target.
     #[serde(default)]
     pub target_acc: Option<f64>,
+    /// A sibling study (same results directory) with an lr grid: the stability half of this
+    /// study's answer.
+    #[serde(default)]
+    pub stability_study: Option<String>,
 }
 
 pub const STUDY_FILE: &str = "study.json";
@@ -198,6 +204,7 @@ impl Study {
             .unwrap_or_else(|| root.display().to_string());
         let mut study = Self::assemble(root.to_path_buf(), name, loaded, skipped);
         study.settings = StudySettings::load(root)?;
+        study.tuning = crate::tuning::Tuning::load(root)?;
         Ok(study)
     }
 
@@ -300,6 +307,7 @@ impl Study {
             grid_keys,
             layers: layers.into_iter().collect(),
             settings: StudySettings::default(),
+            tuning: None,
         }
     }
 

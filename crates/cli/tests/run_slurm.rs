@@ -188,3 +188,59 @@ fn the_smoke_study_runs_as_a_slurm_array_and_resubmits_only_incomplete_runs() ->
     assert_eq!(summaries(&runs, &ids)?, ids.len());
     Ok(())
 }
+
+fn complete(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join("summary.json").is_file())
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+#[ignore = "needs a real Slurm: sudo bash scripts/slurm-up.sh; CLIPBENCH_SLURM=1 cargo test -p clipbench --test run_slurm -- --ignored"]
+fn a_tuned_study_runs_its_two_stages_on_slurm() -> Res {
+    if !slurm_enabled() {
+        return Ok(());
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("clipbench-slurm-tune-")
+        .tempdir_in("/tmp")?;
+    let results = tmp.path().join("results");
+    let study = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments/tune-smoke.toml");
+    let run = |extra: &[&str]| -> std::io::Result<Output> {
+        Command::new(env!("CARGO_BIN_EXE_clipbench"))
+            .arg("run")
+            .arg(&study)
+            .arg("--results")
+            .arg(&results)
+            .args(extra)
+            .env_remove("CLIPBENCH_TEST_PANIC_RUN")
+            .output()
+    };
+    // Without --wait: only the tuning array can be submitted; the command says what next.
+    let out = run(&["--backend", "slurm"])?;
+    let stdout = text(&out.stdout);
+    println!("{stdout}{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("21 submitted as job"), "{stdout}");
+    assert!(stdout.contains("rerun"), "{stdout}");
+    assert!(
+        !results.join("tune-smoke/runs").exists(),
+        "no final run yet"
+    );
+    // With --wait: waits for the queued tuning array, selects, submits the final stage, waits.
+    let out = run(&WAIT[..5])?;
+    let stdout = text(&out.stdout);
+    println!("{stdout}{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("21 already queued in Slurm"), "{stdout}");
+    assert!(stdout.contains("final stage, 14 runs"), "{stdout}");
+    assert!(stdout.contains("14 submitted as job"), "{stdout}");
+    assert_eq!(complete(&results.join("tune-smoke/tuning/runs")), 21);
+    assert_eq!(complete(&results.join("tune-smoke/runs")), 14);
+    assert!(results.join("tune-smoke/tuning/selected.json").is_file());
+    Ok(())
+}

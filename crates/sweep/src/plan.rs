@@ -67,6 +67,7 @@ pub struct StudySettings {
     /// The study file, as given to `clipbench run`.
     pub file: PathBuf,
     pub target_acc: Option<f64>,
+    pub stability_study: Option<String>,
 }
 
 impl RunPlan {
@@ -303,10 +304,19 @@ fn stage_runs(cx: &mut Ctx<'_>, st: &StageRuns<'_>) -> Vec<PlannedRun> {
                 };
                 let run_id = cfg.run_id();
                 if let Some(prev) = ids.insert(run_id.clone(), runs.len()) {
+                    let msg = match st.stage {
+                        Stage::Final => format!("runs {prev} and {} are the same run {run_id}: remove the duplicate seed, strategy or grid value", runs.len()),
+                        Stage::Tune => format!(
+                            "two trials of {} draw the same settings (run {run_id}): the budget \
+                             is larger than a space of `choice` keys only; add a continuous key \
+                             or lower tune.budget",
+                            entry.strategy
+                        ),
+                    };
                     cx.push(Problem::new(
                         None,
-                        None,
-                        format!("runs {prev} and {} are the same run {run_id}: remove the duplicate seed, strategy or grid value", runs.len()),
+                        Some("tune".into()).filter(|_| st.stage == Stage::Tune),
+                        msg,
                     ));
                 }
                 runs.push(PlannedRun {
@@ -392,6 +402,18 @@ fn parse(src: &Source, problems: &mut Vec<Problem>) -> Result<Parsed, SweepError
             );
         }
     }
+    if let Some(s) = &spec.stability_study {
+        let ok = !s.is_empty()
+            && !s.starts_with('.')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            cx.at(
+                &keys("stability_study"),
+                format!("expected the name of a study (letters, digits, '-', '_', '.'), got {s:?}"),
+            );
+        }
+    }
     let axes = check_grid(&mut cx);
     problems.extend(cx.problems);
     Ok(Parsed { spec, study, axes })
@@ -402,6 +424,7 @@ fn settings_of(spec: &StudySpec, study: &str, src: &Source) -> StudySettings {
         study: study.to_string(),
         file: src.path.clone(),
         target_acc: spec.target_acc,
+        stability_study: spec.stability_study.clone(),
     }
 }
 
@@ -543,7 +566,13 @@ fn study_plan(src: Source, results: &Path) -> Result<StudyPlan, SweepError> {
     place(&mut runs, &tune_root);
     let settings = settings_of(&p.spec, &study, &src);
     let tune_plan = RunPlan {
-        settings: settings.clone(),
+        // The tuning runs are a study of their own for the analysis, with no target or
+        // companion study of the final stage's.
+        settings: StudySettings {
+            target_acc: None,
+            stability_study: None,
+            ..settings.clone()
+        },
         study: format!("{study}-tuning"),
         file: src.path.clone(),
         root: tune_root,

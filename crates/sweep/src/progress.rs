@@ -78,8 +78,8 @@ impl Progress {
             Outcome::NotRun => "not run",
         };
         let mut line = format!("{what} {}", r.run_id);
-        if let Some(a) = r.final_test_acc {
-            line.push_str(&format!(" test_acc {a:.4}"));
+        if let Some(a) = r.val_acc {
+            line.push_str(&format!(" val_acc {a:.4}"));
         }
         if let Some(w) = r.wall_s {
             line.push_str(&format!(" ({w:.1} s)"));

@@ -39,8 +39,10 @@ pub struct RunReport {
     /// For skipped runs: the status recorded in their summary.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RunStatus>,
+    /// Validation accuracy at the run's selected epoch (what a sweep is watched on; test
+    /// figures stay in the run's files).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub final_test_acc: Option<f64>,
+    pub val_acc: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub wall_s: Option<f64>,
     /// Why a run failed (exit status and the end of its log).
@@ -56,7 +58,7 @@ impl RunReport {
             run_id: run_id.to_string(),
             outcome,
             status: None,
-            final_test_acc: None,
+            val_acc: None,
             wall_s: None,
             error: None,
             log: None,
@@ -66,7 +68,7 @@ impl RunReport {
     pub fn from_summary(outcome: Outcome, s: &Summary) -> Self {
         let mut r = RunReport::new(&s.run_id, outcome);
         r.status = Some(s.status);
-        r.final_test_acc = s.final_test_acc;
+        r.val_acc = s.val_acc_at_selected;
         r
     }
 }

@@ -76,6 +76,10 @@ pub struct StudySpec {
     /// (default: 95% of the best mean validation accuracy of any strategy).
     #[serde(default)]
     pub target_acc: Option<f64>,
+    /// The study (a directory beside this one under the results directory) with an
+    /// `optimizer.lr` grid whose stability results this study's report answers with.
+    #[serde(default)]
+    pub stability_study: Option<String>,
     /// Dotted key of a numeric run setting → the values to sweep (cartesian product).
     #[serde(default)]
     pub grid: BTreeMap<String, Vec<toml::Value>>,

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use clipbench_clip::Strategy;
 use clipbench_data::DatasetName;
-use clipbench_sweep::{RunPlan, SweepError};
+use clipbench_sweep::{RunPlan, StudyPlan, SweepError, TunedStudy};
 use clipbench_train::optim::OptimizerConfig;
 
 type Res = Result<(), Box<dyn std::error::Error>>;
@@ -140,9 +140,24 @@ fn validation_of_a_grid_value_points_at_that_value() {
     assert!(e.starts_with("experiments/x.toml:11:30: grid.\"optimizer.momentum\"[1]: optimizer.momentum: value 1.5 is out of range"), "{e}");
 }
 
+fn shipped_file(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/{name}.toml"))
+}
+
 fn shipped(name: &str) -> Result<RunPlan, SweepError> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../experiments/{name}.toml"));
-    RunPlan::load(&file, Path::new("results"))
+    RunPlan::load(&shipped_file(name), Path::new("results"))
+}
+
+fn shipped_tuned(name: &str) -> Result<TunedStudy, Box<dyn std::error::Error>> {
+    match StudyPlan::load(&shipped_file(name), Path::new("results"))? {
+        StudyPlan::Tuned(t) => Ok(*t),
+        StudyPlan::Plain(_) => Err(format!("{name} should tune").into()),
+    }
+}
+
+/// A tuned study's final stage at trial 0 of every strategy (what matters here is its shape).
+fn final_at_first_trials(t: &TunedStudy) -> Result<RunPlan, SweepError> {
+    t.final_plan(&vec![0; t.strategies().len()])
 }
 
 fn strategies(p: &RunPlan) -> BTreeSet<Strategy> {
@@ -164,12 +179,43 @@ fn the_shipped_studies_plan_as_documented() -> Res {
         .iter()
         .all(|r| r.config.train_limit.is_some_and(|n| n <= 1000)));
 
-    let default = shipped("default")?;
-    assert_eq!(default.study, "default");
-    assert_eq!(default.dataset, DatasetName::FashionMnist);
-    assert_eq!(strategies(&default), all);
-    assert!(seeds(&default).len() >= 5);
-    assert_eq!(default.runs.len(), 35);
+    let quick = shipped("quick")?;
+    assert_eq!(quick.study, "quick");
+    assert_eq!(quick.dataset, DatasetName::FashionMnist);
+    assert_eq!(strategies(&quick), all);
+    assert_eq!(quick.runs.len(), 35);
+
+    // The main study and the paper profiles: equal budgets, disjoint tuning seeds, the full
+    // training split (no train_limit) in the final stage, at least 5 (paper: 10) seeds.
+    for (name, min_seeds, min_epochs) in [
+        ("main", 5, 5),
+        ("paper-fashion", 10, 20),
+        ("cifar10-paper", 10, 30),
+    ] {
+        let t = shipped_tuned(name)?;
+        let fin = final_at_first_trials(&t)?;
+        assert_eq!(strategies(&fin), all, "{name}");
+        assert!(seeds(&fin).len() >= min_seeds, "{name}");
+        assert!(
+            fin.runs
+                .iter()
+                .all(|r| r.config.train_limit.is_none() && r.config.epochs >= min_epochs),
+            "{name}: full data, long enough"
+        );
+        let tune_seeds: BTreeSet<u64> = t.tune.runs.iter().map(|r| r.seed).collect();
+        assert!(tune_seeds.is_disjoint(&seeds(&fin)), "{name}");
+        let per: Vec<usize> = t
+            .strategies()
+            .iter()
+            .map(|s| t.tune.runs.iter().filter(|r| r.strategy == *s).count())
+            .collect();
+        assert!(
+            per.iter().all(|&n| n == per[0] && n > 0),
+            "{name}: equal budgets {per:?}"
+        );
+    }
+    let smoke = shipped_tuned("tune-smoke")?;
+    assert_eq!(smoke.tune.runs.len(), 21);
 
     let lr = shipped("lr-stability")?;
     assert_eq!(strategies(&lr), all);
@@ -185,13 +231,7 @@ fn the_shipped_studies_plan_as_documented() -> Res {
     );
     assert!(seeds(&lr).len() >= 3);
 
-    let cifar = shipped("cifar10-paper")?;
+    let cifar = final_at_first_trials(&shipped_tuned("cifar10-paper")?)?;
     assert_eq!(cifar.dataset, DatasetName::Cifar10);
-    assert_eq!(strategies(&cifar), all);
-    assert!(seeds(&cifar).len() >= 10);
-    assert!(cifar
-        .runs
-        .iter()
-        .all(|r| r.config.epochs >= 30 && r.config.train_limit.is_none()));
     Ok(())
 }

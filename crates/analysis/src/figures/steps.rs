@@ -267,7 +267,7 @@ pub fn test_acc_vs_step(
     single_panel(curves, &ax, stem, formats)
 }
 
-/// Global gradient norm (before the update) vs step, log scale.
+/// Gradient norm of the network weights (before the update) vs step, log scale.
 pub fn grad_norm_vs_step(
     curves: &[CurveSet],
     title: &str,
@@ -276,7 +276,7 @@ pub fn grad_norm_vs_step(
 ) -> Result<Vec<PathBuf>> {
     let ax = Axes {
         caption: title,
-        y_desc: "global gradient norm (log)",
+        y_desc: "weight-gradient norm (log)",
         log_y: true,
         markers: false,
     };

@@ -1,5 +1,6 @@
-//! Final test accuracy per strategy: every seed as a dot, the mean with its 95% t-interval
-//! (a horizontal dot plot, so strategy names stay readable).
+//! An accuracy per strategy as a horizontal dot plot (so strategy names stay readable): every
+//! seed as a dot, the mean with its 95% t-interval; or every tuning trial as a dot and the
+//! selected one as the square.
 
 use std::path::{Path, PathBuf};
 
@@ -22,15 +23,23 @@ pub struct FinalAccRow {
     pub hi: f64,
 }
 
+/// The axis label and the legend line of a dot plot.
+#[derive(Clone, Copy, Debug)]
+pub struct DotLabels<'a> {
+    pub x_desc: &'a str,
+    pub legend: &'a str,
+}
+
 pub fn final_accuracy(
     rows: &[FinalAccRow],
     title: &str,
+    labels: DotLabels<'_>,
     stem: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>> {
     let height = 200 + 70 * rows.len().max(1) as u32;
     render!(stem, (1100, height), formats, |root| draw(
-        &root, rows, title
+        &root, rows, title, labels
     ))
 }
 
@@ -38,6 +47,7 @@ fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     rows: &[FinalAccRow],
     title: &str,
+    text: DotLabels<'_>,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -73,7 +83,7 @@ where
         .build_cartesian_2d(x0..x1, -0.6..(n as f64 - 0.4))?;
     chart
         .configure_mesh()
-        .x_desc("final test accuracy (%)")
+        .x_desc(text.x_desc)
         .x_label_formatter(&tick)
         .y_labels(0)
         .disable_y_mesh()
@@ -120,7 +130,7 @@ where
         }
     }
     root.draw(&Text::new(
-        "dots: seeds (completed runs) · square and bar: mean and 95% t-interval",
+        text.legend,
         (20, root.dim_in_pixel().1 as i32 - 24),
         (FONT, 15).into_font().color(&BLACK.mix(0.7)),
     ))?;

@@ -349,13 +349,13 @@ fn summary_text(study: &Study, rows: &[GroupRow]) -> TextTable {
     t
 }
 
-/// "0" or "2 (40% [12, 77])": count, rate and Wilson interval.
+/// "0/3 (0–56%)" or "2/5 (40%; 12–77%)": count of runs, rate and its Wilson 95% interval.
 fn diverged_cell(k: usize, n: usize, lo: f64, hi: f64) -> String {
     if k == 0 {
-        format!("0 [0, {}]", pct(hi, 0))
+        format!("0/{n} (0–{}%)", pct(hi, 0))
     } else {
         format!(
-            "{k} ({}% [{}, {}])",
+            "{k}/{n} ({}%; {}–{}%)",
             pct(k as f64 / n.max(1) as f64, 0),
             pct(lo, 0),
             pct(hi, 0)

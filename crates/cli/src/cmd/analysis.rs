@@ -73,6 +73,16 @@ pub struct PlotArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The study directory to check, e.g. results/main.
+    results_dir: PathBuf,
+    /// The reference copy of the same study, e.g. results/reference/main.
+    reference_dir: PathBuf,
+    #[command(flatten)]
+    stats: StatArgs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// The study directory, `results/<study>/` (holding `runs/`).
     results_dir: PathBuf,
@@ -220,5 +230,39 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     let f = figures(&a, &args.figs)?;
     let path = a.write_report(&t, &f)?;
     println!("{}", path.display());
+    Ok(())
+}
+
+pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
+    if !args.reference_dir.join("runs").is_dir() {
+        // A first run has nothing to compare with: say so, it is not an error.
+        println!(
+            "{}: no reference results at {} (no runs/ there): nothing to compare",
+            args.results_dir.display(),
+            args.reference_dir.display()
+        );
+        return Ok(());
+    }
+    let opts = Options {
+        bootstrap_samples: args.stats.bootstrap,
+        spike_factor: args.stats.spike_factor,
+        target_acc: args.stats.target_acc,
+    };
+    let c = clipbench_analysis::compare::compare(&args.results_dir, &args.reference_dir, &opts)
+        .with_context(|| {
+            format!(
+                "comparing {} with {}",
+                args.results_dir.display(),
+                args.reference_dir.display()
+            )
+        })?;
+    let path = args.results_dir.join("reproduction.md");
+    clipbench_analysis::write_atomic(&path, c.render().as_bytes())?;
+    println!(
+        "{}: {} ({})",
+        args.results_dir.display(),
+        c.verdict(),
+        path.display()
+    );
     Ok(())
 }

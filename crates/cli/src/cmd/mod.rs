@@ -44,6 +44,9 @@ enum Command {
     Plot(analysis::PlotArgs),
     /// Tables, figures and RESULTS_DIR/report.md.
     Report(analysis::ReportArgs),
+    /// Reproduction verdict of a study's results against a reference copy (per run: bytes;
+    /// per study: conclusions); writes RESULTS_DIR/reproduction.md.
+    Compare(analysis::CompareArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -58,5 +61,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Aggregate(a) => analysis::aggregate(a),
         Command::Plot(a) => analysis::plot(a),
         Command::Report(a) => analysis::report(a),
+        Command::Compare(a) => analysis::compare(a),
     }
 }

@@ -164,7 +164,7 @@ pub(crate) fn check(cx: &mut Ctx<'_>, t: &TuneSpec, axes: &[Axis]) -> Option<Vec
         );
     }
     let mut spaces = Vec::new();
-    for (si, e) in spec.strategies.iter().enumerate() {
+    for e in &spec.strategies {
         let base = serde_json::to_value(base_config(spec, e, 0)).unwrap_or(Json::Null);
         let mine = own.get(&e.strategy);
         let mut sp = StrategySpace {
@@ -217,7 +217,6 @@ pub(crate) fn check(cx: &mut Ctx<'_>, t: &TuneSpec, axes: &[Axis]) -> Option<Vec
                 ),
             );
         }
-        let _ = si;
         spaces.push(sp);
     }
     (cx.problems.len() == before).then_some(spaces)
