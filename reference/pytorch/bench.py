@@ -79,6 +79,7 @@ def bench_one(strategy, input_shape, batch, steps, threads, channels_last=False)
         loss = F.cross_entropy(model(xs), ys)
         loss.backward()
         opt.step()
+        model.project_thetas()
 
     for _ in range(2):
         step()

@@ -9,17 +9,15 @@ that autograd does the backward pass. Nothing here is fused or hand-optimised on
     flatten -> linear (32*(H/4)*(W/4) -> 10)
 
 The clip formulas are the float32 forms of scripts/golden/make_golden.py (the golden vectors
-the Rust kernels are tested against). θ for the learnable strategies is parametrised as
-θ = 1e-3 + softplus(ρ) with ρ the trained parameter, one θ per layer (clipbench's default,
-per_channel = false). The fixed strategies (hard-clamp, tanh-fixed) keep θ in a buffer and
+the Rust kernels are tested against). θ for the learnable strategies is the trained parameter
+itself, projected onto [1e-3, ∞) after each optimizer step (`project_thetas`), one θ per layer:
+clipbench's defaults (theta_param = "direct", per_channel = false). The fixed strategies (hard-clamp, tanh-fixed) keep θ in a buffer and
 autograd does not differentiate with respect to it; clipbench computes ∂L/∂θ for them as
 well (it logs it), which is one scalar reduction per layer and does not change the picture.
 
 Defaults match clipbench's ClipConfig: θ0 = (1.0, 2.0) for the two clip layers (PACT's α0
 too), β = 1.
 """
-
-import math
 
 import torch
 import torch.nn as nn
@@ -100,12 +98,6 @@ FUNCTIONS = {
 }
 
 
-def rho_from_theta(theta):
-    """ρ with θ_min + softplus(ρ) = θ (θ > θ_min)."""
-    s = theta - THETA_MIN
-    return s + math.log1p(-math.exp(-s))
-
-
 class Clip(nn.Module):
     """One clip layer: a strategy with one θ for the whole layer."""
 
@@ -118,19 +110,25 @@ class Clip(nn.Module):
         self.beta = float(beta)
         self.learnable = strategy in LEARNABLE
         if strategy == "none":
-            self.rho = None
+            self.theta_param = None
             self.register_buffer("theta_fixed", None)
         elif self.learnable:
-            self.rho = nn.Parameter(torch.tensor(rho_from_theta(theta0), dtype=torch.float32))
+            self.theta_param = nn.Parameter(torch.tensor(theta0, dtype=torch.float32))
             self.register_buffer("theta_fixed", None)
         else:
-            self.rho = None
+            self.theta_param = None
             self.register_buffer("theta_fixed", torch.tensor(theta0, dtype=torch.float32))
 
     def theta(self):
-        if self.rho is not None:
-            return THETA_MIN + F.softplus(self.rho)
+        if self.theta_param is not None:
+            return self.theta_param
         return self.theta_fixed
+
+    @torch.no_grad()
+    def project(self):
+        # θ is trained directly, then projected onto [θ_min, ∞), as clipbench does.
+        if self.theta_param is not None:
+            self.theta_param.clamp_(min=THETA_MIN)
 
     def forward(self, x):
         if self.strategy == "none":
@@ -158,6 +156,11 @@ class SimpleCNN(nn.Module):
         x = F.max_pool2d(self.clip2(F.relu(self.conv2(x))), 2)
         return self.fc(torch.flatten(x, 1))
 
+    def project_thetas(self):
+        """After each optimizer step: learnable θ back onto [θ_min, ∞)."""
+        self.clip1.project()
+        self.clip2.project()
+
 
 def param_counts(model):
     """(trainable elements, elements including fixed θ buffers)."""
@@ -167,7 +170,7 @@ def param_counts(model):
 
 
 def expected_param_count(strategy, input_shape):
-    """clipbench's SimpleCnn::num_params: weights and biases plus one ρ per clip layer
+    """clipbench's SimpleCnn::num_params: weights and biases plus one θ per clip layer
     (every strategy but `none`, fixed ones included)."""
     c, h, w = input_shape
     w1, w2 = WIDTHS

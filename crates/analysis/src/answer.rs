@@ -11,7 +11,7 @@ use crate::aggregate::{lr_rows, Aggregate, LrRow, Options, StableLr, LR_KEY};
 use crate::error::Result;
 use crate::findings::ALPHA;
 use crate::study::{strategy_rank, Study, BASELINE};
-use crate::tables::fmt::{lr, p_value, pct, pp};
+use crate::tables::fmt::{lr, pct, pp};
 
 /// The stability evidence: an lr grid's rows and, per strategy, each seed's largest lr that
 /// still learns.
@@ -154,7 +154,7 @@ fn accuracy(study: &Study, agg: &Aggregate, out: &mut Vec<String>) {
             pp(p.stats.diff.mean, 2),
             pp(p.stats.diff.t_lo, 2),
             pp(p.stats.diff.t_hi, 2),
-            p_value(p.p_holm)
+            crate::findings::p_is(p.p_holm)
         )
     };
     let better: Vec<String> = rows

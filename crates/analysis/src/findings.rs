@@ -16,6 +16,16 @@ pub const RARELY_CLIPS: f64 = 1e-3;
 /// Significance level of every test the findings call significant (on Holm-adjusted p).
 pub const ALPHA: f64 = 0.05;
 
+/// "= 0.031" or "< 0.001": a p-value after "p".
+pub fn p_is(p: f64) -> String {
+    let v = p_value(p);
+    if v.starts_with('<') {
+        v
+    } else {
+        format!("= {v}")
+    }
+}
+
 fn at(r: &GroupRow) -> String {
     if r.grid.is_empty() {
         String::new()
@@ -147,16 +157,16 @@ fn paired(agg: &Aggregate, out: &mut Vec<String>) {
         } else if pr.p_holm < ALPHA {
             format!(
                 "significant at α = {ALPHA} after Holm's correction for {m} comparisons \
-                 (paired t, p = {}, adjusted {})",
-                p_value(st.p_value),
-                p_value(pr.p_holm)
+                 (paired t, p {}, adjusted p {})",
+                p_is(st.p_value),
+                p_is(pr.p_holm)
             )
         } else {
             format!(
-                "not significant after Holm's correction for {m} comparisons (paired t, p = {}, \
-                 adjusted {})",
-                p_value(st.p_value),
-                p_value(pr.p_holm)
+                "not significant after Holm's correction for {m} comparisons (paired t, p {}, \
+                 adjusted p {})",
+                p_is(st.p_value),
+                p_is(pr.p_holm)
             )
         };
         out.push(format!(

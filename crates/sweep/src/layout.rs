@@ -98,3 +98,70 @@ pub fn write_plan_files(root: &Path, runs: &[PlannedRun]) -> Result<(), SweepErr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    use clipbench_train::records::{RunStatus, SCHEMA_VERSION};
+
+    fn summary(run_id: &str) -> Summary {
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            run_id: run_id.into(),
+            status: RunStatus::Completed,
+            strategy: "none".into(),
+            seed: 1,
+            epochs_completed: 1,
+            steps: 1,
+            selection: "best-val".into(),
+            selected_epoch: Some(0),
+            val_acc_at_selected: Some(0.5),
+            test_acc_at_selected: Some(0.5),
+            test_loss_at_selected: Some(1.0),
+            final_test_acc: Some(0.5),
+            final_test_loss: Some(1.0),
+            final_val_acc: Some(0.5),
+            final_train_loss: Some(1.0),
+            diverged_at_step: None,
+            final_theta: BTreeMap::new(),
+            theta_projected: BTreeMap::new(),
+            max_grad_norm: 1.0,
+            train_wall_s: 0.1,
+        }
+    }
+
+    #[test]
+    fn only_a_parseable_summary_of_this_run_is_complete() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let tmp = tempfile::tempdir()?;
+        let dir = tmp.path().join("none-s1-abc");
+        assert_eq!(run_state(&dir, "none-s1-abc"), RunState::Absent);
+        std::fs::create_dir_all(&dir)?;
+        assert_eq!(run_state(&dir, "none-s1-abc"), RunState::Partial, "empty");
+        std::fs::write(dir.join("metrics.jsonl"), "{\"kind\":\"step\"}\n")?;
+        assert_eq!(
+            run_state(&dir, "none-s1-abc"),
+            RunState::Partial,
+            "metrics only"
+        );
+        std::fs::write(dir.join(SUMMARY), "{\"run_id\": \"none-s1-abc\", ")?;
+        assert_eq!(run_state(&dir, "none-s1-abc"), RunState::Partial, "corrupt");
+        std::fs::write(
+            dir.join(SUMMARY),
+            serde_json::to_vec(&summary("none-s2-def"))?,
+        )?;
+        assert_eq!(
+            run_state(&dir, "none-s1-abc"),
+            RunState::Partial,
+            "another run's"
+        );
+        std::fs::write(
+            dir.join(SUMMARY),
+            serde_json::to_vec(&summary("none-s1-abc"))?,
+        )?;
+        assert!(run_state(&dir, "none-s1-abc").is_complete());
+        Ok(())
+    }
+}

@@ -380,6 +380,35 @@ mod tests {
     }
 
     #[test]
+    fn nesterov_sgd_matches_pytorch_by_hand() {
+        // torch.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True), w = 1.0, grads 0.5 then
+        // 0.25. PyTorch: buf = g on the first step, then μ·buf + g; the step uses g + μ·buf.
+        // Step 1: buf = 0.5, d = 0.5 + 0.9·0.5 = 0.95, w = 1 − 0.095 = 0.905.
+        // Step 2: buf = 0.9·0.5 + 0.25 = 0.7, d = 0.25 + 0.9·0.7 = 0.88, w = 0.905 − 0.088 = 0.817.
+        let cfg = OptimizerConfig::Sgd {
+            lr: 0.1,
+            momentum: 0.9,
+            nesterov: true,
+            weight_decay: 0.0,
+            theta_weight_decay: false,
+            theta_decay: 0.0,
+        };
+        let mut o = Optimizer::new(cfg, 1);
+        let mut w = [1.0f32];
+        for (g, want) in [(0.5f32, 0.905f32), (0.25, 0.817)] {
+            o.step(
+                0.1,
+                &mut [ParamUpdate {
+                    values: &mut w,
+                    grad: &[g],
+                    decay: true,
+                }],
+            );
+            assert!((w[0] - want).abs() < 1e-6, "{} vs {want}", w[0]);
+        }
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let p = adam(-1.0).problems();
         assert!(p.iter().any(|s| s.contains("optimizer.lr")), "{p:?}");

