@@ -14,6 +14,7 @@ use clipbench_clip::composed::clip_composed;
 use clipbench_clip::fused::clip_fused;
 use clipbench_clip::kernel::{self, Layout};
 use clipbench_clip::strategy::{ClipFn, Dispatch};
+use clipbench_clip::StrategyKernels;
 use clipbench_clip::{ClipLayer, ClipParams, Shape4, Strategy};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use dfdx::prelude::*;

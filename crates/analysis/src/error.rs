@@ -39,6 +39,8 @@ pub enum AnalysisError {
     Plot { path: PathBuf, message: String },
     #[error("font: {0}")]
     Font(String),
+    #[error(transparent)]
+    Core(#[from] clipbench_core::CoreError),
 }
 
 impl AnalysisError {

@@ -4,10 +4,10 @@
 //! only the sentences that need none.
 
 use crate::aggregate::{Aggregate, GroupRow};
-use crate::schema::StrategyProperties;
 use crate::stats::BCA_MIN_N;
 use crate::study::{config_leaf, Study, BASELINE};
 use crate::tables::fmt::{fixed, lr, p_value, pct, pct_pm, pp, sig};
+use clipbench_core::manifest::StrategyProperties;
 
 /// |θ_final − θ0| below this counts as "θ did not move".
 pub const THETA_STILL: f64 = 1e-4;

@@ -26,7 +26,6 @@ mod frame;
 pub mod logs;
 pub mod plot;
 pub mod report;
-pub mod schema;
 pub mod stats;
 pub mod study;
 pub mod tables;

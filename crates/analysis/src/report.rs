@@ -311,15 +311,12 @@ fn setup(s: &mut String, study: &Study) {
                     .manifest
                     .split
                     .as_ref()
-                    .and_then(|s| s.get("split_seed"))
-                    .map(value_text)),
-                distinct(study, |r| r
-                    .manifest
-                    .split
-                    .as_ref()
-                    .and_then(|s| s.get("validation_indices_sha256"))
-                    .and_then(|v| v.as_str())
-                    .map(|h| h.chars().take(12).collect())),
+                    .map(|s| s.split_seed.to_string())),
+                distinct(study, |r| r.manifest.split.as_ref().map(|s| s
+                    .validation_indices_sha256
+                    .chars()
+                    .take(12)
+                    .collect())),
                 distinct(study, |r| Some(r.summary.selection.clone()))
             ),
         ),

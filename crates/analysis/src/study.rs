@@ -5,25 +5,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::{AnalysisError, Result};
-use crate::schema::{self, Manifest, RunStatus, Summary, MANIFEST, METRICS, SUMMARY, TIMING};
+use clipbench_core::manifest::Manifest as CoreManifest;
+use clipbench_core::records::{
+    RunStatus, Summary, MANIFEST, METRICS, OLDEST_SCHEMA, SCHEMA_VERSION, SUMMARY, TIMING,
+};
+use serde::Deserialize;
+
+/// A manifest as the analysis reads it: the config as plain JSON (a schema 1 run's config is
+/// read as written; grid detection walks its leaves).
+pub type Manifest = CoreManifest<serde_json::Value>;
 
 /// The strategy everything is compared against.
 pub const BASELINE: &str = "none";
 
-/// Strategy names in the README's order (**contract** names); others sort after, by name.
-pub const STRATEGY_ORDER: [&str; 7] = [
-    "none",
-    "hard-clamp",
-    "tanh-fixed",
-    "tanh-learnable",
-    "softplus-learnable",
-    "pact",
-    "seed-softplus",
-];
-
+/// Registry order (`clipbench_core::strategy::REGISTRY`); names this build does not know sort
+/// after, by name.
 pub fn strategy_rank(s: &str) -> (usize, String) {
-    let i = STRATEGY_ORDER.iter().position(|x| *x == s);
-    (i.unwrap_or(STRATEGY_ORDER.len()), s.to_string())
+    let i = clipbench_core::strategy::lookup(s).map(|i| i.strategy.rank());
+    (i.unwrap_or(clipbench_core::REGISTRY.len()), s.to_string())
 }
 
 /// One complete run.
@@ -367,13 +366,14 @@ fn load_run(dir: &Path) -> Result<Result<LoadedRun, String>> {
         }
         Err(e) => return Err(AnalysisError::io(&summary_path, e)),
     };
-    let summary: Summary = match schema::read_summary(&summary_path, &bytes) {
-        Ok(s) => s,
-        Err(e @ AnalysisError::Schema { .. }) => return Err(e),
-        Err(e) => return Ok(Err(format!("incomplete: {e}"))),
-    };
+    let summary: Summary =
+        match parse_versioned::<Summary>(&summary_path, &bytes).map(Summary::upgrade) {
+            Ok(s) => s,
+            Err(e @ AnalysisError::Schema { .. }) => return Err(e),
+            Err(e) => return Ok(Err(format!("incomplete: {e}"))),
+        };
     let manifest_path = dir.join(MANIFEST);
-    let manifest: Manifest = schema::read_versioned(&manifest_path)?;
+    let manifest: Manifest = read_versioned(&manifest_path)?;
     if manifest.run_id != summary.run_id || manifest.strategy != summary.strategy {
         return Err(AnalysisError::Invalid {
             path: summary_path,
@@ -396,6 +396,37 @@ fn load_run(dir: &Path) -> Result<Result<LoadedRun, String>> {
         manifest,
         epoch_train_s: epoch_train_s(dir)?,
     }))
+}
+
+/// Reads a JSON file whose `schema_version` must be one this crate reads.
+fn read_versioned<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| AnalysisError::io(path, e))?;
+    parse_versioned(path, &bytes)
+}
+
+fn parse_versioned<T: for<'de> Deserialize<'de>>(path: &Path, bytes: &[u8]) -> Result<T> {
+    let json_err = |e: serde_json::Error| AnalysisError::Json {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(json_err)?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if (u64::from(OLDEST_SCHEMA)..=u64::from(SCHEMA_VERSION)).contains(&v) => {}
+        Some(found) => {
+            return Err(AnalysisError::Schema {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            })
+        }
+        None => {
+            return Err(AnalysisError::Json {
+                path: path.to_path_buf(),
+                message: "no integer \"schema_version\"".into(),
+            })
+        }
+    }
+    serde_json::from_value(value).map_err(json_err)
 }
 
 /// Dotted paths of the config's leaves; arrays are leaves (θ0 = [1, 2] is one value).

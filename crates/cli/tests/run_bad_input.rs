@@ -220,7 +220,7 @@ fn file_cases() -> Vec<(&'static str, Vec<u8>, Vec<&'static str>)> {
         (
             "negative theta0",
             add("[model.clip]\ntheta0 = [-1.0, 2.0]\n"),
-            vec!["model.clip.theta0", "threshold θ0 = -1"],
+            vec!["model.clip.theta0", "θ0 = -1 of clip layer 1", "expected a finite value > θ_min"],
         ),
         (
             "theta0 with one value",

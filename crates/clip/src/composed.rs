@@ -3,17 +3,9 @@
 
 use dfdx::prelude::*;
 
-use crate::layer::{ClipLayer, ClipOutput, ClipStats, Shape4};
-use crate::strategy::{ClipFn, Dispatch, Strategy};
+use crate::layer::{Act, ClipLayer, ClipOutput, ClipStats, Shape4};
+use crate::strategy::{ClipFn, Dispatch, StrategyKernels};
 use crate::threshold::{ThetaParam, THETA_MIN};
-
-/// ln(1 + e^(−β|z|))/β, the cancellation-free tail of the softplus clamp.
-fn tail<D: Device<f32>, T: Tape<f32, D>>(
-    z: Tensor<Shape4, f32, D, T>,
-    beta: f32,
-) -> Tensor<Shape4, f32, D, T> {
-    ((z.abs() * -beta).exp() + 1.0).ln() / beta
-}
 
 /// Forward from public ops; gradients flow to x and θ's parameter through dfdx's own
 /// backward ops.
@@ -33,11 +25,11 @@ pub fn clip_composed<D: Device<f32>, T: Tape<f32, D>>(
     let Some(param) = &layer.param else {
         return Ok((x, stats));
     };
-    // seed-softplus: ∂y/∂θ is exactly 0, so θ stays off the tape. Through the formula the
-    // tape would return round-off, which Adam normalises into real steps. A binary op writes
-    // its rhs's gradient whatever tape the rhs carries, so detaching takes a copy with its
-    // own id (·1 is exact): the tape then fills a gradient nobody reads.
-    let p = if layer.params.strategy == Strategy::SeedSoftplus {
+    // A strategy whose ∂y/∂θ is exactly 0 (seed-softplus) keeps θ off the tape: through its
+    // formula the tape would return round-off, which Adam normalises into real steps. A
+    // binary op writes its rhs's gradient whatever tape the rhs carries, so detaching takes a
+    // copy with its own id (·1 is exact): the tape then fills a gradient nobody reads.
+    let p = if layer.params.strategy.theta_gradient_zero() {
         (param.clone() * 1.0).retaped::<T>()
     } else {
         param.retaped::<T>()
@@ -54,32 +46,16 @@ pub fn clip_composed<D: Device<f32>, T: Tape<f32, D>>(
     } else {
         th.broadcast_like::<_, Axes3<0, 2, 3>>(&dims)
     };
-    let beta = layer.params.beta as f32;
-    let y = match layer.params.strategy {
-        Strategy::None => x,
-        Strategy::HardClamp => x.maximum(t.with_empty_tape().negate()).minimum(t),
-        Strategy::TanhFixed | Strategy::TanhLearnable => (x / t.with_empty_tape()).tanh() * t,
-        Strategy::SoftplusLearnable => {
-            let c = x
-                .with_empty_tape()
-                .maximum(t.with_empty_tape().negate())
-                .minimum(t.with_empty_tape());
-            let hi = tail(x.with_empty_tape() - t.with_empty_tape(), beta);
-            let lo = tail(x.negate() - t, beta);
-            c - hi + lo
+    struct Composed<D: Device<f32>, T: Tape<f32, D>>(Act<D, T>, Act<D, T>);
+    impl<D: Device<f32>, T: Tape<f32, D>> Dispatch<Act<D, T>> for Composed<D, T> {
+        fn call<K: ClipFn>(self, k: K) -> Act<D, T> {
+            k.composed(self.0, self.1)
         }
-        Strategy::Pact => x.relu().minimum(t),
-        Strategy::SeedSoftplus => {
-            // The seed's formula with a stable softplus: s = θ·sp(u) − θ·ln(1 + e^−|u|).
-            let u = x.with_empty_tape() / t.with_empty_tape();
-            let l = (u.with_empty_tape().abs().negate().exp() + 1.0).ln();
-            let sp = u.relu() + l.with_empty_tape();
-            let s = t.with_empty_tape() * sp - t * l;
-            let pos = x.with_empty_tape().relu().minimum(s.with_empty_tape());
-            let neg = x.negate().relu().minimum(s);
-            pos - neg
-        }
-    };
+    }
+    let y = layer
+        .params
+        .strategy
+        .dispatch(layer.params.beta as f32, Composed(x, t));
     Ok((y, stats))
 }
 

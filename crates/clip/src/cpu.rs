@@ -6,7 +6,7 @@ use dfdx::prelude::*;
 
 use crate::kernel::{self, Layout};
 use crate::layer::ClipLayer;
-use crate::strategy::{ClipFn, Dispatch, Strategy};
+use crate::strategy::{ClipFn, Dispatch, Strategy, StrategyKernels};
 
 /// The strategy, θ and relu flag of one clip layer, ready to run on slices.
 ///

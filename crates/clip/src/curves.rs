@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::kernel::{self, Layout};
+use crate::strategy::StrategyKernels;
 use crate::strategy::{ClipFn, Dispatch, Strategy};
 use crate::ClipError;
 

@@ -4,8 +4,6 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ClipError {
-    #[error("unknown clipping strategy {name:?}; valid strategies: {valid}")]
-    UnknownStrategy { name: String, valid: String },
     #[error(
         "threshold θ0 = {theta0} for {strategy}: expected a finite value > θ_min = {theta_min}"
     )]

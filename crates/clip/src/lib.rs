@@ -23,5 +23,5 @@ pub mod threshold;
 
 pub use error::ClipError;
 pub use layer::{Act, ClipDevice, ClipLayer, ClipOutput, ClipParams, ClipStats, Shape4};
-pub use strategy::{ClipFn, Eval, Strategy};
+pub use strategy::{ClipFn, Eval, Strategy, StrategyKernels};
 pub use threshold::ThetaParam;

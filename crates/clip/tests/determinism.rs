@@ -7,6 +7,7 @@
 use clipbench_clip::kernel::{self, Layout};
 use clipbench_clip::strategy::{ClipFn, Dispatch};
 use clipbench_clip::Strategy;
+use clipbench_clip::StrategyKernels;
 
 fn data(seed: u64, n: usize, scale: f32) -> Vec<f32> {
     let mut s = seed;

@@ -3,6 +3,7 @@
 
 use clipbench_clip::strategy::{ClipFn, Dispatch};
 use clipbench_clip::Strategy;
+use clipbench_clip::StrategyKernels;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 
 use clipbench_clip::composed::clip_composed;
 use clipbench_clip::fused::clip_fused;
+use clipbench_clip::StrategyKernels;
 use clipbench_clip::{ClipLayer, ClipParams, Shape4, Strategy, ThetaParam};
 use dfdx::prelude::*;
 

@@ -8,6 +8,7 @@
 use clipbench_clip::kernel::{self, Layout};
 use clipbench_clip::strategy::{ClipFn, Dispatch};
 use clipbench_clip::Strategy;
+use clipbench_clip::StrategyKernels;
 
 const THETAS: [f32; 7] = [1e-3, 0.01, 0.1, 0.5, 1.0, 2.0, 10.0];
 const BETAS: [f32; 3] = [1.0, 4.0, 20.0];

@@ -3,6 +3,7 @@
 
 use clipbench_clip::strategy::{ClipFn, Dispatch};
 use clipbench_clip::Strategy;
+use clipbench_clip::StrategyKernels;
 
 const THETAS: [f64; 6] = [1e-3, 0.1, 0.5, 1.0, 2.0, 10.0];
 const BETAS: [f64; 3] = [1.0, 4.0, 20.0];

@@ -1,9 +1,5 @@
-//! The in-memory data set: NCHW `f32` images in [0, 1], `u8` labels, and the data set names.
-
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
+//! The in-memory data set: NCHW `f32` images in [0, 1] and `u8` labels (the data set names
+//! are `clipbench_core`'s).
 
 use crate::DataError;
 
@@ -161,104 +157,11 @@ pub struct DataSplits {
     pub name: DatasetName,
 }
 
-/// The data sets clipbench knows. Serde and `FromStr` use the kebab-case names
-/// `fashion-mnist`, `mnist`, `cifar10`, `synthetic` (a contract: configs and the CLI use them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatasetName {
-    FashionMnist,
-    Mnist,
-    Cifar10,
-    Synthetic,
-}
-
-impl DatasetName {
-    pub const ALL: [DatasetName; 4] = [
-        Self::FashionMnist,
-        Self::Mnist,
-        Self::Cifar10,
-        Self::Synthetic,
-    ];
-
-    /// The name as written in configs, on the command line and as the sub-directory of the
-    /// data dir.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::FashionMnist => "fashion-mnist",
-            Self::Mnist => "mnist",
-            Self::Cifar10 => "cifar10",
-            Self::Synthetic => "synthetic",
-        }
-    }
-
-    /// Images held out of the training split for validation unless a study says otherwise:
-    /// 5,000 for the real sets (of 50,000 or 60,000), 1,000 for synthetic data (the size of
-    /// its default test set).
-    pub fn default_validation(self) -> usize {
-        match self {
-            Self::FashionMnist | Self::Mnist | Self::Cifar10 => 5000,
-            Self::Synthetic => 1000,
-        }
-    }
-
-    /// Image shape `[channels, height, width]` of the real data set (synthetic: configurable,
-    /// its default is returned).
-    pub fn shape(self) -> [usize; 3] {
-        match self {
-            Self::FashionMnist | Self::Mnist => [1, 28, 28],
-            Self::Cifar10 => [3, 32, 32],
-            Self::Synthetic => crate::SyntheticConfig::default().shape,
-        }
-    }
-}
-
-impl fmt::Display for DatasetName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DatasetName {
-    type Err = DataError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|n| n.as_str() == s)
-            .ok_or_else(|| DataError::UnknownDataset {
-                found: s.to_string(),
-                valid: Self::ALL.map(Self::as_str).join(", "),
-            })
-    }
-}
+pub use clipbench_core::DatasetName;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_round_trip_through_serde_and_from_str() -> Result<(), Box<dyn std::error::Error>> {
-        for n in DatasetName::ALL {
-            let json = serde_json::to_string(&n)?;
-            assert_eq!(json, format!("\"{}\"", n.as_str()));
-            assert_eq!(serde_json::from_str::<DatasetName>(&json)?, n);
-            assert_eq!(n.as_str().parse::<DatasetName>()?, n);
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn unknown_name_lists_valid_names() {
-        let msg = "cifar-10"
-            .parse::<DatasetName>()
-            .map(|_| ())
-            .err()
-            .map(|e| e.to_string());
-        assert_eq!(
-            msg.as_deref(),
-            Some("unknown data set \"cifar-10\": expected one of fashion-mnist, mnist, cifar10, synthetic")
-        );
-    }
 
     #[test]
     fn new_checks_buffer_length_and_labels() {

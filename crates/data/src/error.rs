@@ -101,8 +101,9 @@ pub enum DataError {
         hint: String,
     },
 
-    #[error("unknown data set {found:?}: expected one of {valid}")]
-    UnknownDataset { found: String, valid: String },
+    /// An unknown data set name, and the like (the names are core's).
+    #[error(transparent)]
+    Core(#[from] clipbench_core::CoreError),
 
     #[error("invalid {what}: expected {expected}, found {found}")]
     InvalidConfig {

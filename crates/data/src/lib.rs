@@ -41,7 +41,7 @@ pub use layout::{
     dataset_dir, expected_files, load, locate_files, resolve_data_dir, resolve_data_dir_with,
     CIFAR10_URL, CIFAR_BATCHES_DIR, DATA_DIR_ENV,
 };
-pub use normalize::{normalize, ChannelStats};
+pub use normalize::{normalize, ChannelStats, Normalize};
 pub use shuffle::{batches, epoch_permutation, Batch, Batches};
 pub use split::{indices_sha256, split_validation, validation_indices, SplitInfo};
 pub use synthetic::{synthetic, SyntheticConfig};

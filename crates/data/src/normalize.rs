@@ -3,24 +3,24 @@
 //! Statistics come from train alone so nothing about the test set leaks into training, and
 //! are accumulated in f64: a 60,000 x 784 sum in f32 loses the low digits of the mean.
 
-use serde::{Deserialize, Serialize};
-
 use crate::{DataSplits, Dataset};
 
-/// Per-channel mean and (population) standard deviation, as recorded in a run manifest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChannelStats {
-    pub mean: Vec<f64>,
-    pub std: Vec<f64>,
-}
+pub use clipbench_core::dataset::ChannelStats;
 
 /// A channel whose values are all equal has std 0; dividing by it would give NaN/inf, so such
 /// a channel is only centred (divided by 1).
 const MIN_STD: f64 = 1e-12;
 
-impl ChannelStats {
+/// Computing and applying [`ChannelStats`] (the record type is core's).
+pub trait Normalize: Sized {
     /// Mean and population std of each channel over every image and pixel of `data`.
-    pub fn compute(data: &Dataset) -> Self {
+    fn compute(data: &Dataset) -> Self;
+    /// Applies `(x - mean) / std` per channel in place (std below 1e-12 counts as 1).
+    fn apply(&self, data: &mut Dataset);
+}
+
+impl Normalize for ChannelStats {
+    fn compute(data: &Dataset) -> Self {
         let c = data.channels();
         let plane = data.height() * data.width();
         let mut sum = vec![0f64; c];
@@ -53,10 +53,8 @@ impl ChannelStats {
         Self { mean, std }
     }
 
-    /// Applies `(x - mean) / std` per channel in place (std below 1e-12 counts as 1).
-    ///
     /// Panics if `data` has a different channel count than these statistics (a caller bug).
-    pub fn apply(&self, data: &mut Dataset) {
+    fn apply(&self, data: &mut Dataset) {
         let c = data.channels();
         assert_eq!(
             c,

@@ -11,8 +11,6 @@
 //! decimal text, one per line (`"17\n42\n..."`): in Python,
 //! `hashlib.sha256("".join(f"{i}\n" for i in idx).encode()).hexdigest()`.
 
-use serde::{Deserialize, Serialize};
-
 use crate::io::sha256_bytes;
 use crate::rng::{derive_seed, SplitMix64};
 use crate::{DataError, Dataset};
@@ -20,16 +18,7 @@ use crate::{DataError, Dataset};
 /// Sub-stream tag of the split, so it is independent of every other use of the same seed.
 const SPLIT_TAG: u64 = 0x7661_6c69_6461_7465; // "validate"
 
-/// What a run records about its validation split.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SplitInfo {
-    /// The data-split seed (a study setting, never the run seed).
-    pub split_seed: u64,
-    /// Images in the validation set.
-    pub validation_images: usize,
-    /// SHA-256 of the sorted validation indices as decimal text, one per line.
-    pub validation_indices_sha256: String,
-}
+pub use clipbench_core::dataset::SplitInfo;
 
 /// The sorted validation indices of a training set of `len` images.
 pub fn validation_indices(len: usize, n: usize, split_seed: u64) -> Result<Vec<usize>, DataError> {

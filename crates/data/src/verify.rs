@@ -11,27 +11,7 @@ use crate::io::sha256_decompressed;
 use crate::layout::{dataset_dir, expected_files, fetch_hint, find_cifar, locate_files};
 use crate::{DataError, DatasetName};
 
-/// Whether a file's hash was checked against a recorded one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum HashStatus {
-    /// Matches the hash recorded in this crate.
-    Verified,
-    /// No hash is recorded for this file (full CIFAR-10): the computed hash is reported only.
-    Unverified,
-}
-
-/// One data file in a [`VerifyReport`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileReport {
-    /// Path relative to the data dir, e.g. `mnist/train-images-idx3-ubyte`.
-    pub file: String,
-    /// SHA-256 of the decompressed content, lower-case hex.
-    pub sha256: String,
-    /// Length of the decompressed content.
-    pub bytes: u64,
-    pub status: HashStatus,
-}
+pub use clipbench_core::dataset::{FileReport, HashStatus};
 
 /// What `verify` found: the data set and each file's hash (manifest material).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

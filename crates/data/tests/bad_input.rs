@@ -236,7 +236,7 @@ fn missing_directory_lists_files_and_the_fetch_command() -> TestResult {
 
 #[test]
 fn unknown_dataset_name_lists_valid_ones() {
-    let msg = message("imagenet".parse::<DatasetName>());
+    let msg = message("imagenet".parse::<DatasetName>().map_err(DataError::from));
     assert!(
         msg.contains("fashion-mnist, mnist, cifar10, synthetic"),
         "{msg}"

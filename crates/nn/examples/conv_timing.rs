@@ -4,7 +4,7 @@
 //! Run: `cargo run --release -p clipbench-nn --example conv_timing [reps] [cpu|generic]`
 //! (RAYON_NUM_THREADS=1 for one thread; the last argument keeps only that implementation).
 
-use clipbench_nn::init::SplitMix64;
+use clipbench_nn::init::{uniform_vec, SplitMix64};
 use clipbench_nn::{
     conv2d, conv2d_generic, max_pool2d, max_pool2d_generic, Conv2dOpts, NnError, Tensor4,
 };
@@ -75,9 +75,10 @@ fn conv_case(
     input_grad: bool,
 ) -> Result<(), NnError> {
     let mut rng = SplitMix64::new(1);
-    let x: Tensor4<Cpu> = dev.tensor_from_vec(rng.uniform_vec(b * c * h * h, 1.0), (b, c, h, h));
-    let w: Tensor4<Cpu> = dev.tensor_from_vec(rng.uniform_vec(o * c * 9, 0.3), (o, c, 3, 3));
-    let bias = dev.tensor_from_vec(rng.uniform_vec(o, 0.3), (o,));
+    let x: Tensor4<Cpu> =
+        dev.tensor_from_vec(uniform_vec(&mut rng, b * c * h * h, 1.0), (b, c, h, h));
+    let w: Tensor4<Cpu> = dev.tensor_from_vec(uniform_vec(&mut rng, o * c * 9, 0.3), (o, c, 3, 3));
+    let bias = dev.tensor_from_vec(uniform_vec(&mut rng, o, 0.3), (o,));
     let opts = Conv2dOpts {
         input_grad,
         ..Conv2dOpts::default()
@@ -124,7 +125,8 @@ fn conv_case(
 
 fn pool_case(dev: &Cpu, reps: usize, (b, c, h): (usize, usize, usize)) -> Result<(), NnError> {
     let mut rng = SplitMix64::new(2);
-    let x: Tensor4<Cpu> = dev.tensor_from_vec(rng.uniform_vec(b * c * h * h, 1.0), (b, c, h, h));
+    let x: Tensor4<Cpu> =
+        dev.tensor_from_vec(uniform_vec(&mut rng, b * c * h * h, 1.0), (b, c, h, h));
     for generic in kinds() {
         let fwd = best_ms(reps, || {
             let y = if generic {

@@ -4,112 +4,39 @@
 //! 1×28×28 → 7×7), and an input of any other shape is an error, never a silent reshape (the
 //! seed's `view(-1, 32*8*8)` mixed samples on 32×32 input and crashed on 28×28).
 
-use clipbench_clip::{ClipDevice, ClipLayer, ClipParams, ClipStats, Strategy, ThetaParam};
+use clipbench_clip::{ClipDevice, ClipLayer, ClipParams, ClipStats, ThetaParam};
 use dfdx::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::init::{conv2d_params, linear_params, SplitMix64};
 use crate::{
     clip_max_pool2d, conv2d, linear, Conv2dOpts, NnDevice, NnError, Tensor1, Tensor2, Tensor4,
 };
 
-pub const NUM_CLASSES: usize = 10;
+pub use clipbench_core::config::{ClipConfig, ModelConfig, INPUTS, NUM_CLASSES};
 
-/// The input shapes the model accepts (C, H, W).
-pub const INPUTS: [[usize; 3]; 2] = [[1, 28, 28], [3, 32, 32]];
-
-/// The clip layers' configuration: one strategy, θ0 per layer.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClipConfig {
-    pub strategy: Strategy,
-    /// θ0 (PACT: α0) of the first and second clip layer; the seed used 1.0 and 2.0.
-    #[serde(default = "default_theta0")]
-    pub theta0: [f64; 2],
-    #[serde(default = "default_beta")]
-    pub beta: f64,
-    #[serde(default)]
-    pub per_channel: bool,
-    /// What the optimizer trains: θ itself (default) or ρ with θ = θ_min + softplus(ρ).
-    #[serde(default)]
-    pub theta_param: ThetaParam,
-}
-
-fn default_theta0() -> [f64; 2] {
-    [1.0, 2.0]
-}
-fn default_beta() -> f64 {
-    1.0
-}
-fn default_widths() -> [usize; 2] {
-    [16, 32]
-}
-
-impl ClipConfig {
-    pub fn new(strategy: Strategy) -> Self {
-        ClipConfig {
-            strategy,
-            theta0: default_theta0(),
-            beta: default_beta(),
-            per_channel: false,
-            theta_param: ThetaParam::Direct,
-        }
-    }
-
-    fn layer(&self, i: usize) -> ClipParams {
-        ClipParams {
-            strategy: self.strategy,
-            theta0: self.theta0[i],
-            beta: self.beta,
-            per_channel: self.per_channel,
-            theta_param: self.theta_param,
-        }
+/// Clip layer `i`'s runtime parameters.
+fn layer_params(c: &ClipConfig, i: usize) -> ClipParams {
+    ClipParams {
+        strategy: c.strategy,
+        theta0: c.theta0[i],
+        beta: c.beta,
+        per_channel: c.per_channel,
+        theta_param: c.theta_param,
     }
 }
 
-/// **Contract** (configs): the `[model]` table.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelConfig {
-    /// Input (C, H, W): [1, 28, 28] or [3, 32, 32].
-    pub input: [usize; 3],
-    /// Output channels of the two convolutions.
-    #[serde(default = "default_widths")]
-    pub widths: [usize; 2],
-    pub clip: ClipConfig,
-}
-
-impl ModelConfig {
-    pub fn new(input: [usize; 3], strategy: Strategy) -> Self {
-        ModelConfig {
-            input,
-            widths: default_widths(),
-            clip: ClipConfig::new(strategy),
-        }
-    }
-
-    pub fn validate(&self) -> Result<(), NnError> {
-        if !INPUTS.contains(&self.input) {
-            return Err(NnError::Config(format!(
-                "model.input = {:?}: expected [1, 28, 28] or [3, 32, 32]",
-                self.input
-            )));
-        }
-        if self.widths.contains(&0) {
-            return Err(NnError::Config(format!(
-                "model.widths = {:?}: expected two positive channel counts",
-                self.widths
-            )));
-        }
-        for i in 0..2 {
-            self.clip.layer(i).validate()?;
-        }
+/// The model config's problems as one error (the run config reports them one by one first).
+fn check(cfg: &ModelConfig) -> Result<(), NnError> {
+    let p = cfg.problems();
+    if p.is_empty() {
         Ok(())
-    }
-
-    /// Features entering the linear layer: widths[1] · (H/4) · (W/4).
-    pub fn flat_features(&self) -> usize {
-        self.widths[1] * (self.input[1] / 4) * (self.input[2] / 4)
+    } else {
+        Err(NnError::Config(
+            p.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        ))
     }
 }
 
@@ -200,7 +127,7 @@ pub struct SimpleCnn<D: Device<f32>> {
 impl<D: NnDevice + ClipDevice> SimpleCnn<D> {
     /// Weights drawn from `seed` on the host (identical on every device).
     pub fn new(cfg: ModelConfig, seed: u64, dev: &D) -> Result<Self, NnError> {
-        cfg.validate()?;
+        check(&cfg)?;
         let mut rng = SplitMix64::new(seed);
         let [c, _, _] = cfg.input;
         let [w1, w2] = cfg.widths;
@@ -210,9 +137,9 @@ impl<D: NnDevice + ClipDevice> SimpleCnn<D> {
         Ok(SimpleCnn {
             cfg,
             conv1,
-            clip1: ClipLayer::new(cfg.clip.layer(0), w1, true, dev)?,
+            clip1: ClipLayer::new(layer_params(&cfg.clip, 0), w1, true, dev)?,
             conv2,
-            clip2: ClipLayer::new(cfg.clip.layer(1), w2, true, dev)?,
+            clip2: ClipLayer::new(layer_params(&cfg.clip, 1), w2, true, dev)?,
             fc,
         })
     }

@@ -15,7 +15,7 @@ impl Rng {
 
     /// `n` values uniform in [−1, 1].
     pub fn vec(&mut self, n: usize) -> Vec<f32> {
-        self.0.uniform_vec(n, 1.0)
+        crate::init::uniform_vec(&mut self.0, n, 1.0)
     }
 
     /// `n` distinct values (a shuffled grid with gaps of 1/n), so max-pool windows never tie

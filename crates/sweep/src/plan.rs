@@ -155,21 +155,6 @@ pub(crate) fn base_config(spec: &StudySpec, e: &StrategyEntry, seed: u64) -> Run
     }
 }
 
-/// The key a validation message is about (messages start with their key, or name θ0 / β).
-fn problem_key(msg: &str) -> Option<String> {
-    let m = msg.strip_prefix("invalid model config: ").unwrap_or(msg);
-    if m.contains("θ0") {
-        return Some("model.clip.theta0".into());
-    }
-    if m.starts_with("β") {
-        return Some("model.clip.beta".into());
-    }
-    let end = m.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '/'))?;
-    let key = m[..end].split('/').next()?;
-    (!key.is_empty() && (m[end..].starts_with(':') || m[end..].starts_with(" =")))
-        .then(|| key.to_string())
-}
-
 pub(crate) struct Ctx<'a> {
     pub src: &'a Source,
     pub spec: &'a StudySpec,
@@ -243,31 +228,27 @@ impl Ctx<'_> {
                 }
             }
         };
-        if let Err(e) = cfg.validate() {
-            let text = e.to_string();
-            let text = text.strip_prefix("invalid run config: ").unwrap_or(&text);
-            for msg in text.split("; ") {
-                let p = match problem_key(msg) {
-                    Some(k) => {
-                        let path = settings
-                            .iter()
-                            .rev()
-                            .find(|s| s.key == k)
-                            .map(|s| s.origin.clone())
-                            .unwrap_or_else(|| self.origin(&k, si));
-                        // Messages start with their key: say it once.
-                        let msg = match msg.strip_prefix(&format!("{k}: ")) {
-                            Some(rest) if path == keys(&k) => rest,
-                            _ => msg,
-                        };
-                        let mut p = self.src.problem_at_path(&path, msg);
-                        if !self.src.has(&path) {
-                            p.key = Some(k);
-                        }
-                        p
+        let problems = cfg.problems();
+        if !problems.is_empty() {
+            for pr in problems {
+                let k = pr.key;
+                let path = settings
+                    .iter()
+                    .rev()
+                    .find(|s| s.key == k)
+                    .map(|s| s.origin.clone())
+                    .unwrap_or_else(|| self.origin(&k, si));
+                let mut p = self.src.problem_at_path(&path, &pr.message);
+                if !self.src.has(&path) || path != keys(&k) {
+                    // The place is a grid value, a tuned value or a strategy entry, or the
+                    // key has no place in the file (a default): name the key too.
+                    p = self
+                        .src
+                        .problem_at_path(&path, format!("{k}: {}", pr.message));
+                    if !self.src.has(&path) {
+                        p.key = Some(k);
                     }
-                    None => Problem::new(None, None, msg),
-                };
+                }
                 self.push(p);
             }
             return None;
@@ -761,34 +742,4 @@ fn check_grid(cx: &mut Ctx<'_>) -> Vec<Axis> {
         }
     }
     axes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn validation_messages_name_their_key() {
-        assert_eq!(
-            problem_key("optimizer.lr: expected a finite value > 0, got -1").as_deref(),
-            Some("optimizer.lr")
-        );
-        assert_eq!(
-            problem_key("epochs: expected >= 1, got 0").as_deref(),
-            Some("epochs")
-        );
-        assert_eq!(
-            problem_key("train_limit/test_limit: expected >= 1 when given").as_deref(),
-            Some("train_limit")
-        );
-        assert_eq!(
-            problem_key("invalid model config: threshold θ0 = -1 for pact: expected").as_deref(),
-            Some("model.clip.theta0")
-        );
-        assert_eq!(
-            problem_key("model.input = [1, 28, 28]: data set cifar10 has").as_deref(),
-            Some("model.input")
-        );
-        assert_eq!(problem_key("something else entirely"), None);
-    }
 }

@@ -45,7 +45,7 @@ pub fn read_config(config: &Path, out: &Path) -> Result<RunConfig, SweepError> {
             path: config.to_path_buf(),
             source: e,
         })?;
-    cfg.validate()?;
+    cfg.validate().map_err(clipbench_train::TrainError::from)?;
     let id = cfg.run_id();
     if out.file_name().and_then(|n| n.to_str()) != Some(id.as_str()) {
         return Err(SweepError::Run {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use clipbench_data::{
     load, sha256_bytes, split_validation, synthetic, verify, ChannelStats, Dataset, DatasetName,
-    FileReport, HashStatus, SplitInfo, SyntheticConfig,
+    FileReport, HashStatus, Normalize, SplitInfo, SyntheticConfig,
 };
 
 use crate::config::RunConfig;

@@ -19,6 +19,10 @@ pub enum TrainError {
     #[error("invalid run config: {0}")]
     Config(String),
     #[error(transparent)]
+    Invalid(#[from] clipbench_core::ConfigErrors),
+    #[error(transparent)]
+    Core(#[from] clipbench_core::CoreError),
+    #[error(transparent)]
     Data(#[from] clipbench_data::DataError),
     #[error(transparent)]
     Nn(#[from] clipbench_nn::NnError),

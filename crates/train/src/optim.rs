@@ -1,174 +1,10 @@
 //! SGD with momentum and Adam over host copies of the parameters.
 //!
 //! The model has ~25K parameters, so updating them on the host costs microseconds and gives
-//! us what dfdx's optimizers cannot: weight decay that can be switched off for θ alone (PACT
-//! used L2 on α; the others usually exclude θ), f64 state, and one code path on every device.
+//! us what dfdx's optimizers cannot: weight decay on the network weights only (θ's L2 acts on
+//! θ and is added by the step), f64 state, and one code path on every device.
 
-use serde::{Deserialize, Serialize};
-
-/// **Contract** (configs): `{kind = "adam", lr, ...}` or `{kind = "sgd", lr, momentum, ...}`.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum OptimizerConfig {
-    Sgd {
-        lr: f64,
-        #[serde(default = "default_momentum")]
-        momentum: f64,
-        #[serde(default)]
-        nesterov: bool,
-        #[serde(default)]
-        weight_decay: f64,
-        /// Shorthand for `theta_decay = weight_decay`.
-        #[serde(default)]
-        theta_weight_decay: bool,
-        /// L2 on θ itself (PACT's λ_α): ∂L/∂θ += λ·θ, whatever the parametrisation.
-        #[serde(default)]
-        theta_decay: f64,
-    },
-    Adam {
-        lr: f64,
-        #[serde(default = "default_beta1")]
-        beta1: f64,
-        #[serde(default = "default_beta2")]
-        beta2: f64,
-        #[serde(default = "default_eps")]
-        eps: f64,
-        /// L2 penalty added to the gradient (PyTorch `Adam(weight_decay=...)`).
-        #[serde(default)]
-        weight_decay: f64,
-        #[serde(default)]
-        theta_weight_decay: bool,
-        #[serde(default)]
-        theta_decay: f64,
-    },
-}
-
-fn default_momentum() -> f64 {
-    0.9
-}
-fn default_beta1() -> f64 {
-    0.9
-}
-fn default_beta2() -> f64 {
-    0.999
-}
-fn default_eps() -> f64 {
-    1e-8
-}
-
-impl OptimizerConfig {
-    pub fn lr(&self) -> f64 {
-        match *self {
-            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Adam { lr, .. } => lr,
-        }
-    }
-
-    pub fn set_lr(&mut self, new: f64) {
-        match self {
-            OptimizerConfig::Sgd { lr, .. } | OptimizerConfig::Adam { lr, .. } => *lr = new,
-        }
-    }
-
-    /// λ of the L2 penalty on θ: `theta_decay`, or `weight_decay` with `theta_weight_decay`.
-    pub fn theta_lambda(&self) -> f64 {
-        match *self {
-            OptimizerConfig::Sgd {
-                weight_decay,
-                theta_weight_decay,
-                theta_decay,
-                ..
-            }
-            | OptimizerConfig::Adam {
-                weight_decay,
-                theta_weight_decay,
-                theta_decay,
-                ..
-            } => {
-                if theta_weight_decay {
-                    weight_decay
-                } else {
-                    theta_decay
-                }
-            }
-        }
-    }
-
-    /// The L2 penalty on the network weights (not θ).
-    pub fn weight_decay(&self) -> f64 {
-        match *self {
-            OptimizerConfig::Sgd { weight_decay, .. }
-            | OptimizerConfig::Adam { weight_decay, .. } => weight_decay,
-        }
-    }
-
-    /// Problems with the values, as "key: expected ..., got ..." strings.
-    pub fn problems(&self) -> Vec<String> {
-        let mut p = Vec::new();
-        let lr = self.lr();
-        if !(lr.is_finite() && lr > 0.0) {
-            p.push(format!(
-                "optimizer.lr: expected a finite value > 0, got {lr}"
-            ));
-        }
-        let (wd, extra): (f64, Vec<(&str, f64, bool)>) = match *self {
-            OptimizerConfig::Sgd {
-                momentum,
-                weight_decay,
-                ..
-            } => (
-                weight_decay,
-                vec![("momentum", momentum, (0.0..1.0).contains(&momentum))],
-            ),
-            OptimizerConfig::Adam {
-                beta1,
-                beta2,
-                eps,
-                weight_decay,
-                ..
-            } => (
-                weight_decay,
-                vec![
-                    ("beta1", beta1, (0.0..1.0).contains(&beta1)),
-                    ("beta2", beta2, (0.0..1.0).contains(&beta2)),
-                    ("eps", eps, eps > 0.0 && eps.is_finite()),
-                ],
-            ),
-        };
-        if !(wd.is_finite() && wd >= 0.0) {
-            p.push(format!(
-                "optimizer.weight_decay: expected a finite value >= 0, got {wd}"
-            ));
-        }
-        let (twd, td) = match *self {
-            OptimizerConfig::Sgd {
-                theta_weight_decay,
-                theta_decay,
-                ..
-            }
-            | OptimizerConfig::Adam {
-                theta_weight_decay,
-                theta_decay,
-                ..
-            } => (theta_weight_decay, theta_decay),
-        };
-        if !(td.is_finite() && td >= 0.0) {
-            p.push(format!(
-                "optimizer.theta_decay: expected a finite value >= 0, got {td}"
-            ));
-        } else if twd && td > 0.0 {
-            p.push(format!(
-                "optimizer.theta_decay: {td} and theta_weight_decay = true both set θ's L2 \
-                 penalty: keep one"
-            ));
-        }
-        for (k, v, ok) in extra {
-            if !ok {
-                p.push(format!("optimizer.{k}: value {v} is out of range"));
-            }
-        }
-        p
-    }
-}
+pub use clipbench_core::config::OptimizerConfig;
 
 /// Optimizer state for one parameter tensor.
 #[derive(Clone, Debug, Default)]
@@ -411,7 +247,7 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         let p = adam(-1.0).problems();
-        assert!(p.iter().any(|s| s.contains("optimizer.lr")), "{p:?}");
+        assert!(p.iter().any(|s| s.key == "optimizer.lr"), "{p:?}");
         let both = OptimizerConfig::Adam {
             lr: 1e-3,
             beta1: 0.9,
@@ -422,7 +258,7 @@ mod tests {
             theta_decay: 1e-3,
         };
         let p = both.problems();
-        assert!(p.iter().any(|s| s.contains("keep one")), "{p:?}");
+        assert!(p.iter().any(|s| s.message.contains("keep one")), "{p:?}");
     }
 
     #[test]

@@ -17,10 +17,7 @@ use crate::sink::{write_json_atomic, JsonlSink, Sink};
 use crate::TrainError;
 use clipbench_clip::ClipDevice;
 
-pub const MANIFEST: &str = "manifest.json";
-pub const METRICS: &str = "metrics.jsonl";
-pub const TIMING: &str = "timing.jsonl";
-pub const SUMMARY: &str = "summary.json";
+pub use clipbench_core::records::{MANIFEST, METRICS, SUMMARY, TIMING};
 
 /// Runs `cfg` on `cfg.threads` threads and writes the run directory `out`.
 ///
@@ -76,27 +73,29 @@ fn run_on<D: NnDevice + ClipDevice>(
         seed: cfg.seed,
         git_revision,
         git_dirty,
-        cargo_lock_sha256: MachineInfo::cargo_lock_sha256(),
-        rustc: rustc_version(),
-        dfdx: "0.13.0".into(),
-        clipbench: env!("CARGO_PKG_VERSION").into(),
-        dataset: cfg.dataset.to_string(),
+        cargo_lock_sha256: Some(MachineInfo::cargo_lock_sha256()),
+        rustc: Some(rustc_version()),
+        dfdx: Some("0.13.0".into()),
+        clipbench: Some(env!("CARGO_PKG_VERSION").into()),
+        dataset: Some(cfg.dataset.to_string()),
         data_files: data.files.clone(),
-        normalization: data.stats.clone(),
-        train_images: data.train.len(),
-        validation_images: data.validation.len(),
-        test_images: data.test.len(),
-        split: data.split.clone(),
-        theta_param: cfg.model.clip.theta_param.name().into(),
-        strategy_properties: StrategyProperties::of(cfg.model.clip.strategy),
-        cpu_model: MachineInfo::cpu_model(),
-        threads: cfg.threads,
-        device: device_name.into(),
-        kernels: format!("{} + clip {}", D::KERNELS, D::CLIP_KERNELS),
-        started_unix_s: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        normalization: Some(data.stats.clone()),
+        train_images: Some(data.train.len()),
+        validation_images: Some(data.validation.len()),
+        test_images: Some(data.test.len()),
+        split: Some(data.split.clone()),
+        theta_param: Some(cfg.model.clip.theta_param.name().into()),
+        strategy_properties: Some(StrategyProperties::of(cfg.model.clip.strategy)),
+        cpu_model: Some(MachineInfo::cpu_model()),
+        threads: Some(cfg.threads),
+        device: Some(device_name.into()),
+        kernels: Some(format!("{} + clip {}", D::KERNELS, D::CLIP_KERNELS)),
+        started_unix_s: Some(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        ),
     };
     write_json_atomic(&out.join(MANIFEST), &manifest)?;
     let mut metrics = JsonlSink::create(&out.join(METRICS))?;

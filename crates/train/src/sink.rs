@@ -65,25 +65,12 @@ impl<R: Clone> Sink<R> for MemorySink<R> {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, rename.
+/// Writes `bytes` to `path` atomically (`clipbench_core::atomic`: temp file, fsync, rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| TrainError::io(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| TrainError::io(path, e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| TrainError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| TrainError::io(path, e.error))?;
-    Ok(())
+    Ok(clipbench_core::atomic::write_atomic(path, bytes)?)
 }
 
 /// Pretty JSON, atomically.
 pub fn write_json_atomic<T: Serialize>(path: &Path, v: &T) -> Result<(), TrainError> {
-    let mut bytes = serde_json::to_vec_pretty(v).map_err(|e| TrainError::Json {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
+    Ok(clipbench_core::atomic::write_json_atomic(path, v)?)
 }

@@ -50,31 +50,25 @@ pub const FONT: &str = "sans-serif";
 
 /// Okabe–Ito colours (colour-blind safe), one per strategy, the same in every figure.
 pub fn strategy_color(strategy: &str) -> RGBColor {
-    match strategy {
-        "none" => RGBColor(0, 0, 0),
-        "hard-clamp" => RGBColor(213, 94, 0),
-        "tanh-fixed" => RGBColor(230, 159, 0),
-        "tanh-learnable" => RGBColor(0, 114, 178),
-        "softplus-learnable" => RGBColor(0, 158, 115),
-        "pact" => RGBColor(204, 121, 167),
-        "seed-softplus" => RGBColor(86, 180, 233),
-        other => {
-            // Unknown names: a stable pick from a muted palette.
+    match clipbench_core::strategy::lookup(strategy) {
+        Some(i) => RGBColor(i.color.0, i.color.1, i.color.2),
+        None => {
+            // Names this build does not know: a stable pick from a muted palette.
             const EXTRA: [RGBColor; 4] = [
                 RGBColor(120, 120, 120),
                 RGBColor(140, 86, 75),
                 RGBColor(148, 103, 189),
                 RGBColor(188, 189, 34),
             ];
-            EXTRA[crate::stats::seed_for(other) as usize % EXTRA.len()]
+            EXTRA[clipbench_core::rng::seed_for(strategy) as usize % EXTRA.len()]
         }
     }
 }
 
-/// `seed-softplus` computes relu(x) through the seed's formula, so its curves lie on or near
-/// the baseline's: dashed to stay visible on top of them.
+/// Strategies whose curves lie on another's are dashed to stay visible (the registry says
+/// which: `seed-softplus` on `none`'s, `tanh-fixed` on `tanh-learnable`'s).
 pub fn dashed(strategy: &str) -> bool {
-    strategy == "seed-softplus"
+    clipbench_core::strategy::lookup(strategy).is_some_and(|i| i.dashed)
 }
 
 /// A file-name-safe form of a grid label ("lr=0.001, beta=5" → "lr=0.001_beta=5").

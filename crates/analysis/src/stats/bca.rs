@@ -23,7 +23,12 @@ pub fn bca_mean_ci(xs: &[f64], samples: usize, level: f64, seed: u64) -> (f64, f
     let mean = xs.iter().sum::<f64>() / n as f64;
     let mut rng = SplitMix64::new(seed);
     let mut means: Vec<f64> = (0..samples)
-        .map(|_| (0..n).map(|_| xs[rng.below(n)]).sum::<f64>() / n as f64)
+        .map(|_| {
+            (0..n)
+                .map(|_| xs[rng.below(n as u64) as usize])
+                .sum::<f64>()
+                / n as f64
+        })
         .collect();
     means.sort_by(f64::total_cmp);
     if means[0] == means[samples - 1] {

@@ -3,7 +3,10 @@
 //! Derivatives follow PyTorch's `clamp` with tensor bounds: ∂y/∂x = 1[|x| ≤ θ],
 //! ∂y/∂θ = sign(x)·1[|x| > θ] (the θ in `max=θ` gets the upper part, `min=−θ` the lower).
 
+use dfdx::prelude::*;
+
 use super::{ClipFn, Eval};
+use crate::layer::Shape4;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HardClamp;
@@ -38,6 +41,14 @@ impl ClipFn for HardClamp {
     #[inline(always)]
     fn saturated(&self, x: f32, t: f32) -> bool {
         x.abs() > t
+    }
+    fn composed<D: Device<f32>, T: Tape<f32, D>>(
+        &self,
+        x: Tensor<Shape4, f32, D, T>,
+        t: Tensor<Shape4, f32, D, T>,
+    ) -> Tensor<Shape4, f32, D, T> {
+        // clamp(x, −θ, θ) with θ on both bounds: its gradient gets both parts.
+        x.maximum(t.with_empty_tape().negate()).minimum(t)
     }
 }
 

@@ -1,6 +1,9 @@
 //! `none`: y = x. The baseline without clipping (the CNN's ReLU still applies).
 
+use dfdx::prelude::*;
+
 use super::{ClipFn, Eval};
+use crate::layer::Shape4;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Identity;
@@ -26,6 +29,14 @@ impl ClipFn for Identity {
     #[inline(always)]
     fn saturated(&self, _x: f32, _theta: f32) -> bool {
         false
+    }
+    fn composed<D: Device<f32>, T: Tape<f32, D>>(
+        &self,
+        x: Tensor<Shape4, f32, D, T>,
+        t: Tensor<Shape4, f32, D, T>,
+    ) -> Tensor<Shape4, f32, D, T> {
+        drop(t);
+        x
     }
 }
 

@@ -1,8 +1,10 @@
-//! The seven clipping strategies: names (a config and CLI contract), the f64 reference math and
-//! the f32 training kernel of each, behind one trait.
+//! The clipping strategies' math: the f64 reference, the f32 training kernel and the composed
+//! public-op form of each, behind one trait. Names and properties are the registry's
+//! (`clipbench_core::strategy`).
 //!
-//! Adding a strategy = one file in this folder implementing [`ClipFn`] + one arm in
-//! [`Strategy`] and in [`Strategy::dispatch`].
+//! Adding a strategy = one file in this folder implementing [`ClipFn`], its registry entry in
+//! `clipbench-core`, and its arm in [`StrategyKernels::dispatch`] (README "Adding a
+//! strategy").
 
 mod hard_clamp;
 mod identity;
@@ -18,11 +20,11 @@ pub use seed_softplus::SeedSoftplus;
 pub use softplus::SoftplusClamp;
 pub use tanh::TanhClip;
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
+use dfdx::prelude::*;
 
-use crate::ClipError;
+pub use clipbench_core::strategy::{Strategy, StrategyInfo, REGISTRY};
+
+use crate::layer::Shape4;
 
 /// Value and derivatives of y = f(x; θ) at one point.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -51,96 +53,29 @@ pub trait ClipFn: Copy + Send + Sync + 'static {
     /// of recomputing transcendental functions).
     fn backward(&self, x: f32, y: f32, theta: f32) -> (f32, f32);
     fn saturated(&self, x: f32, theta: f32) -> bool;
+    /// y from dfdx's public ops, for devices without custom kernels (CUDA), with gradients
+    /// to x and θ by dfdx's own backward ops. `x` is after relu; `t` is θ broadcast to x's
+    /// shape. The fused Cpu kernel is tested against it.
+    fn composed<D: Device<f32>, T: Tape<f32, D>>(
+        &self,
+        x: Tensor<Shape4, f32, D, T>,
+        t: Tensor<Shape4, f32, D, T>,
+    ) -> Tensor<Shape4, f32, D, T>;
 }
 
-/// A clipping strategy by name (**contract**: these names are used in configs and the CLI).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    None,
-    HardClamp,
-    TanhFixed,
-    TanhLearnable,
-    SoftplusLearnable,
-    Pact,
-    SeedSoftplus,
-}
-
-impl Strategy {
-    pub const ALL: [Strategy; 7] = [
-        Strategy::None,
-        Strategy::HardClamp,
-        Strategy::TanhFixed,
-        Strategy::TanhLearnable,
-        Strategy::SoftplusLearnable,
-        Strategy::Pact,
-        Strategy::SeedSoftplus,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::None => "none",
-            Strategy::HardClamp => "hard-clamp",
-            Strategy::TanhFixed => "tanh-fixed",
-            Strategy::TanhLearnable => "tanh-learnable",
-            Strategy::SoftplusLearnable => "softplus-learnable",
-            Strategy::Pact => "pact",
-            Strategy::SeedSoftplus => "seed-softplus",
-        }
-    }
-
-    /// Whether the optimizer trains θ (the fixed ones still report ∂L/∂θ for the logs).
-    pub fn learnable(self) -> bool {
-        matches!(
-            self,
-            Strategy::TanhLearnable
-                | Strategy::SoftplusLearnable
-                | Strategy::Pact
-                | Strategy::SeedSoftplus
-        )
-    }
-
-    /// Whether the strategy has a threshold at all (`none` has not).
-    pub fn has_threshold(self) -> bool {
-        self != Strategy::None
-    }
-
-    /// Whether f(x; θ) = x for 0 ≤ x < θ: a layer that never reaches θ then acts exactly as
-    /// ReLU, and ∂y/∂θ = 0 wherever it does not clip. False for the smooth clips, which change
-    /// every activation (tanh: y < x for all x > 0; softplus at β = 1: slope 0.46 at 0).
-    pub fn identity_below_threshold(self) -> bool {
-        matches!(
-            self,
-            Strategy::None | Strategy::HardClamp | Strategy::Pact | Strategy::SeedSoftplus
-        )
-    }
-
-    /// Whether ∂y/∂θ = 0 for every x and θ, by construction (so a trained θ never moves
-    /// without an L2 on θ).
-    pub fn theta_gradient_zero(self) -> bool {
-        matches!(self, Strategy::None | Strategy::SeedSoftplus)
-    }
-
-    /// Whether relu → f is relu(x) in exact arithmetic (`seed-softplus` computes it through
-    /// the seed's formula, so in f32 it differs from relu by rounding).
-    pub fn relu_equivalent(self) -> bool {
-        matches!(self, Strategy::None | Strategy::SeedSoftplus)
-    }
-
-    /// [`ClipFn::MONOTONE`] of the strategy's function.
-    pub fn monotone(self) -> bool {
-        struct Mono;
-        impl Dispatch<bool> for Mono {
-            fn call<K: ClipFn>(self, _k: K) -> bool {
-                K::MONOTONE
-            }
-        }
-        self.dispatch(1.0, Mono)
-    }
-
+/// A strategy's kernels: the concrete [`ClipFn`] of each registered strategy (the registry
+/// itself, names and properties, is `clipbench_core::strategy`).
+pub trait StrategyKernels {
     /// Calls `k` with the concrete function of this strategy, so that kernels are
     /// monomorphised per strategy (no dynamic dispatch in the element loop).
-    pub fn dispatch<R>(self, beta: f32, k: impl Dispatch<R>) -> R {
+    fn dispatch<R>(self, beta: f32, k: impl Dispatch<R>) -> R;
+    /// The f64 reference at one point.
+    fn eval64(self, x: f64, theta: f64, beta: f64) -> Eval<f64>;
+}
+
+impl StrategyKernels for Strategy {
+    fn dispatch<R>(self, beta: f32, k: impl Dispatch<R>) -> R {
+        // The one place a strategy's name meets its kernel: one arm per registry entry.
         match self {
             Strategy::None => k.call(Identity),
             Strategy::HardClamp => k.call(HardClamp),
@@ -151,8 +86,7 @@ impl Strategy {
         }
     }
 
-    /// The f64 reference at one point.
-    pub fn eval64(self, x: f64, theta: f64, beta: f64) -> Eval<f64> {
+    fn eval64(self, x: f64, theta: f64, beta: f64) -> Eval<f64> {
         struct Ref(f64, f64);
         impl Dispatch<Eval<f64>> for Ref {
             fn call<K: ClipFn>(self, k: K) -> Eval<f64> {
@@ -165,14 +99,6 @@ impl Strategy {
             _ => self.dispatch(beta as f32, Ref(x, theta)),
         }
     }
-
-    pub fn names() -> String {
-        Strategy::ALL
-            .iter()
-            .map(|s| s.name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 /// A generic callback over the concrete [`ClipFn`] of a strategy (see [`Strategy::dispatch`]).
@@ -180,68 +106,11 @@ pub trait Dispatch<R> {
     fn call<K: ClipFn>(self, k: K) -> R;
 }
 
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Strategy {
-    type Err = ClipError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Strategy::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| ClipError::UnknownStrategy {
-                name: s.to_string(),
-                valid: Strategy::names(),
-            })
-    }
-}
-
-/// Numerically stable pieces shared by the f64 references.
-pub(crate) mod stable64 {
-    /// σ(t) = 1/(1 + e^−t) without overflow.
-    pub fn sigmoid(t: f64) -> f64 {
-        if t >= 0.0 {
-            1.0 / (1.0 + (-t).exp())
-        } else {
-            let e = t.exp();
-            e / (1.0 + e)
-        }
-    }
-
-    /// ln(1 + e^t) without overflow or cancellation.
-    pub fn softplus(t: f64) -> f64 {
-        t.max(0.0) + (-t.abs()).exp().ln_1p()
-    }
-}
+pub(crate) use clipbench_core::stable64;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_round_trip_through_fromstr_and_serde() -> Result<(), Box<dyn std::error::Error>> {
-        for s in Strategy::ALL {
-            assert_eq!(s.name().parse::<Strategy>()?, s);
-            let json = serde_json::to_string(&s)?;
-            assert_eq!(json, format!("\"{}\"", s.name()));
-            assert_eq!(serde_json::from_str::<Strategy>(&json)?, s);
-        }
-        Ok(())
-    }
-
-    #[test]
-    fn unknown_name_lists_the_valid_ones() {
-        let err = "tanh".parse::<Strategy>().err().map(|e| e.to_string());
-        let msg = err.unwrap_or_default();
-        assert!(msg.contains("\"tanh\""), "{msg}");
-        assert!(
-            msg.contains("tanh-learnable") && msg.contains("seed-softplus"),
-            "{msg}"
-        );
-    }
 
     #[test]
     fn declared_properties_hold_for_the_f64_reference() {
@@ -268,19 +137,15 @@ mod tests {
     }
 
     #[test]
-    fn learnable_set_matches_the_design_table() {
-        let learn: Vec<_> = Strategy::ALL
-            .into_iter()
-            .filter(|s| s.learnable())
-            .collect();
-        assert_eq!(
-            learn,
-            [
-                Strategy::TanhLearnable,
-                Strategy::SoftplusLearnable,
-                Strategy::Pact,
-                Strategy::SeedSoftplus
-            ]
-        );
+    fn the_registry_declares_each_kernels_monotonicity() {
+        struct Mono;
+        impl Dispatch<bool> for Mono {
+            fn call<K: ClipFn>(self, _k: K) -> bool {
+                K::MONOTONE
+            }
+        }
+        for s in Strategy::ALL {
+            assert_eq!(s.monotone(), s.dispatch(1.0, Mono), "{s}");
+        }
     }
 }

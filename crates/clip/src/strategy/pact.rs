@@ -2,7 +2,10 @@
 //!
 //! PACT's gradient: ∂y/∂α = 1[x ≥ α]; ∂y/∂x = 1[0 < x < α] (0 at the kinks, like ReLU).
 
+use dfdx::prelude::*;
+
 use super::{ClipFn, Eval};
+use crate::layer::Shape4;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Pact;
@@ -39,6 +42,13 @@ impl ClipFn for Pact {
     #[inline(always)]
     fn saturated(&self, x: f32, a: f32) -> bool {
         x >= a
+    }
+    fn composed<D: Device<f32>, T: Tape<f32, D>>(
+        &self,
+        x: Tensor<Shape4, f32, D, T>,
+        t: Tensor<Shape4, f32, D, T>,
+    ) -> Tensor<Shape4, f32, D, T> {
+        x.relu().minimum(t)
     }
 }
 

@@ -6,8 +6,11 @@
 //! Adam rescales into real steps; the kernel returns the exact derivatives (1[x > 0], 0) so
 //! that θ stays put, while the value is computed by the seed's formula as written.
 
+use dfdx::prelude::*;
+
 use super::{stable64, ClipFn, Eval};
 use crate::fastmath;
+use crate::layer::Shape4;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SeedSoftplus;
@@ -50,6 +53,20 @@ impl ClipFn for SeedSoftplus {
     #[inline(always)]
     fn saturated(&self, _x: f32, _t: f32) -> bool {
         false
+    }
+    fn composed<D: Device<f32>, T: Tape<f32, D>>(
+        &self,
+        x: Tensor<Shape4, f32, D, T>,
+        t: Tensor<Shape4, f32, D, T>,
+    ) -> Tensor<Shape4, f32, D, T> {
+        // The seed's formula with a stable softplus: s = θ·sp(u) − θ·ln(1 + e^−|u|).
+        let u = x.with_empty_tape() / t.with_empty_tape();
+        let l = (u.with_empty_tape().abs().negate().exp() + 1.0).ln();
+        let sp = u.relu() + l.with_empty_tape();
+        let s = t.with_empty_tape() * sp - t * l;
+        let pos = x.with_empty_tape().relu().minimum(s.with_empty_tape());
+        let neg = x.negate().relu().minimum(s);
+        pos - neg
     }
 }
 

@@ -7,8 +7,11 @@
 //! ∂y/∂x = σ(β(θ − x)) − σ(−β(x + θ)) (= 1 − σ(β(x−θ)) − σ(β(−x−θ)) without cancellation),
 //! ∂y/∂θ = σ(β(x − θ)) − σ(−β(x + θ)).
 
+use dfdx::prelude::*;
+
 use super::{stable64, ClipFn, Eval};
 use crate::fastmath;
+use crate::layer::Shape4;
 
 #[derive(Clone, Copy, Debug)]
 pub struct SoftplusClamp {
@@ -65,6 +68,23 @@ impl ClipFn for SoftplusClamp {
     #[inline(always)]
     fn saturated(&self, x: f32, t: f32) -> bool {
         x.abs() > t
+    }
+    fn composed<D: Device<f32>, T: Tape<f32, D>>(
+        &self,
+        x: Tensor<Shape4, f32, D, T>,
+        t: Tensor<Shape4, f32, D, T>,
+    ) -> Tensor<Shape4, f32, D, T> {
+        // clamp(x, −θ, θ) − L(x − θ) + L(−x − θ), L(z) = ln(1 + e^(−β|z|))/β: the
+        // cancellation-free form of the f64 reference.
+        let beta = self.beta;
+        let tail = |z: Tensor<Shape4, f32, D, T>| ((z.abs() * -beta).exp() + 1.0).ln() / beta;
+        let c = x
+            .with_empty_tape()
+            .maximum(t.with_empty_tape().negate())
+            .minimum(t.with_empty_tape());
+        let hi = tail(x.with_empty_tape() - t.with_empty_tape());
+        let lo = tail(x.negate() - t);
+        c - hi + lo
     }
 }
 

@@ -3,8 +3,11 @@
 //! u = x/θ; ∂y/∂x = sech²(u); ∂y/∂θ = tanh(u) − u·sech²(u). The two strategies share this
 //! math and differ only in whether the optimizer trains θ.
 
+use dfdx::prelude::*;
+
 use super::{ClipFn, Eval};
 use crate::fastmath;
+use crate::layer::Shape4;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TanhClip;
@@ -49,6 +52,13 @@ impl ClipFn for TanhClip {
     #[inline(always)]
     fn saturated(&self, x: f32, t: f32) -> bool {
         x.abs() > t
+    }
+    fn composed<D: Device<f32>, T: Tape<f32, D>>(
+        &self,
+        x: Tensor<Shape4, f32, D, T>,
+        t: Tensor<Shape4, f32, D, T>,
+    ) -> Tensor<Shape4, f32, D, T> {
+        (x / t.with_empty_tape()).tanh() * t
     }
 }
 
