@@ -57,7 +57,7 @@ fetch NAME="fashion-mnist": build
 # Function shapes of every strategy (the data of the function-shape figure).
 curves: build
     mkdir -p results/curves
-    for s in none hard-clamp tanh-fixed tanh-learnable softplus-learnable pact seed-softplus; do \
+    for s in $({{bin}} strategies); do \
       {{bin}} curves --strategy $s --threshold 1 --from -4 --to 4 --points 401 --format csv > results/curves/$s.csv.tmp; \
       mv results/curves/$s.csv.tmp results/curves/$s.csv; \
     done

@@ -4,15 +4,39 @@ use std::process::Command;
 
 type Res = Result<(), Box<dyn std::error::Error>>;
 
-const STRATEGIES: [&str; 7] = [
-    "none",
-    "hard-clamp",
-    "tanh-fixed",
-    "tanh-learnable",
-    "softplus-learnable",
-    "pact",
-    "seed-softplus",
-];
+use clipbench_clip::strategy::REGISTRY;
+
+/// Every registered strategy, as `clipbench strategies` lists them.
+fn strategies() -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let out = clipbench(&["strategies"])?;
+    assert!(out.status.success());
+    Ok(String::from_utf8(out.stdout)?
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+#[test]
+fn strategies_lists_the_registry_in_order_and_describes_it() -> Res {
+    let names: Vec<&str> = REGISTRY.iter().map(|i| i.name).collect();
+    assert_eq!(strategies()?, names);
+    let json: serde_json::Value =
+        serde_json::from_slice(&clipbench(&["strategies", "--json"])?.stdout)?;
+    let entries = json.as_array().ok_or("not an array")?;
+    assert_eq!(entries.len(), REGISTRY.len());
+    assert_eq!(entries[5]["name"], REGISTRY[5].name);
+    assert_eq!(entries[5]["learnable"], REGISTRY[5].learnable);
+    let long = String::from_utf8(clipbench(&["strategies", "--long"])?.stdout)?;
+    assert_eq!(long.lines().count(), REGISTRY.len() + 1);
+    // A typo gets the closest name, and --help lists them all.
+    let typo = clipbench(&["curves", "--strategy", "tanh-learnabel"])?;
+    assert!(!typo.status.success());
+    let err = String::from_utf8(typo.stderr)?;
+    assert!(err.contains("'tanh-learnable'"), "{err}");
+    let help = String::from_utf8(clipbench(&["train", "--help"])?.stdout)?;
+    assert!(names.iter().all(|n| help.contains(n)), "{help}");
+    Ok(())
+}
 
 fn clipbench(args: &[&str]) -> std::io::Result<std::process::Output> {
     Command::new(env!("CARGO_BIN_EXE_clipbench"))
@@ -22,7 +46,8 @@ fn clipbench(args: &[&str]) -> std::io::Result<std::process::Output> {
 
 #[test]
 fn json_for_every_strategy_has_exactly_the_contract_keys() -> Res {
-    for s in STRATEGIES {
+    for s in strategies()? {
+        let s = s.as_str();
         let out = clipbench(&[
             "curves",
             "--strategy",
@@ -110,7 +135,10 @@ fn csv_rows_match_json_points() -> Res {
 #[test]
 fn bad_arguments_fail_with_a_clear_message() -> Res {
     let cases: [(&[&str], &str); 4] = [
-        (&["curves", "--strategy", "tanh"], "valid strategies"),
+        (
+            &["curves", "--strategy", "tanh"],
+            "possible values: none, hard-clamp",
+        ),
         (
             &["curves", "--strategy", "pact", "--threshold", "-1"],
             "--threshold",

@@ -34,18 +34,19 @@ pub fn clip_fused<T: Tape<f32, Cpu>>(
         let out_id = out.clone();
         let target = layer.theta_grad_target();
         tape.add_backward_op(move |grads| {
-            grads.try_alloc_for(&x)?;
-            grads.try_alloc_for(&out_id)?;
             if let Some(t) = &target {
                 grads.try_alloc_for(&t.param)?;
             }
-            // SAFETY: all entries exist now, so the lookups below insert nothing; the output
-            // gradient is only read while the input gradient (another entry) is written.
-            let gy = unsafe { raw::detach(grads.get_or_alloc_mut(&out_id)?) };
+            // Take dy out so dx can be borrowed mutably; put it back afterwards (the same
+            // safe hand-off as the fused clip-pool in clipbench-nn).
+            let gy: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&out_id)?);
             let xs = raw::cpu_slice(&x);
             let ys = raw::cpu_slice(&out_id);
-            let gx = grads.get_or_alloc_mut(&x)?;
-            let dtheta = kernels.backward(&xs, &ys, gy, gx, plane);
+            let dtheta = grads
+                .get_or_alloc_mut(&x)
+                .map(|gx| kernels.backward(&xs, &ys, &gy, gx, plane));
+            **grads.get_or_alloc_mut(&out_id)? = gy;
+            let dtheta = dtheta?;
             if let Some(t) = &target {
                 t.add(grads, &dtheta)?;
             }

@@ -286,6 +286,18 @@ mod avx512 {
     }
 }
 
+/// The clip kernel path this process takes (`avx512`, `avx2` or `portable`), for manifests:
+/// the paths give the same bits (tested), but a run records which one made them.
+pub fn cpu_path() -> &'static str {
+    if has_avx512() {
+        "avx512"
+    } else if has_avx2() {
+        "avx2"
+    } else {
+        "portable"
+    }
+}
+
 fn has_avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
     {

@@ -207,6 +207,11 @@ pub trait ClipDevice: Device<f32> {
     /// Which clip implementation this device uses, for run manifests.
     const CLIP_KERNELS: &'static str;
 
+    /// [`Self::CLIP_KERNELS`] with the instruction-set path chosen at run time, if any.
+    fn clip_kernel_path() -> String {
+        Self::CLIP_KERNELS.to_string()
+    }
+
     fn clip_forward<T: Tape<f32, Self>>(
         layer: &ClipLayer<Self>,
         x: Tensor<Shape4, f32, Self, T>,
@@ -216,6 +221,10 @@ pub trait ClipDevice: Device<f32> {
 
 impl ClipDevice for Cpu {
     const CLIP_KERNELS: &'static str = "fused-cpu";
+
+    fn clip_kernel_path() -> String {
+        format!("{} [{}]", Self::CLIP_KERNELS, crate::kernel::cpu_path())
+    }
 
     fn clip_forward<T: Tape<f32, Self>>(
         layer: &ClipLayer<Self>,

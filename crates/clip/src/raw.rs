@@ -60,17 +60,6 @@ pub fn cpu_slice<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Cow<'_, [f32]> {
     }
 }
 
-/// Reborrows a gradient buffer with a caller-chosen lifetime, so that another gradient
-/// entry can be borrowed mutably while this one is read.
-///
-/// # Safety
-/// The buffer must stay allocated and unmodified for `'a`: callers allocate every entry they
-/// need first (so later lookups do not insert into the map) and never write to this entry.
-pub unsafe fn detach<'a>(v: &[f32]) -> &'a [f32] {
-    // SAFETY: guaranteed by the caller as documented above.
-    unsafe { std::slice::from_raw_parts(v.as_ptr(), v.len()) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

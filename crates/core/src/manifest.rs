@@ -16,9 +16,12 @@ pub struct Manifest<C = RunConfig> {
     pub config: C,
     pub strategy: String,
     pub seed: u64,
-    /// `git rev-parse HEAD` in the working directory at run time (None outside a checkout).
+    /// The git revision the binary was built from (None when not built from a checkout;
+    /// before this was baked in at build time, the working directory's at run time).
     #[serde(default)]
     pub git_revision: Option<String>,
+    /// Whether the built source tree (crates/, benches/, Cargo.toml, Cargo.lock) had
+    /// uncommitted changes.
     #[serde(default)]
     pub git_dirty: Option<bool>,
     #[serde(default)]

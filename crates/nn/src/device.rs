@@ -9,10 +9,34 @@ use clipbench_clip::{ClipDevice, ClipLayer};
 use dfdx::tensor::{Cpu, Merge, Tape};
 use dfdx::tensor_ops::Device;
 
+/// The matmul kernel family `gemm` picks on this CPU at run time (it dispatches on CPU
+/// features, and the families round differently: FMA or not, vector width), for manifests.
+pub fn gemm_path() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512f") {
+            return "x86-v4 (AVX-512)";
+        }
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            return "x86-v3 (AVX2+FMA)";
+        }
+        "portable"
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        "portable"
+    }
+}
+
 /// A dfdx device with a conv2d and a 2×2 max-pool implementation.
 pub trait NnDevice: Device<f32> {
     /// Which kernels this device uses, for run manifests and bench ids.
     const KERNELS: &'static str;
+
+    /// [`Self::KERNELS`] with the matmul path chosen at run time, if any.
+    fn kernel_path() -> String {
+        Self::KERNELS.to_string()
+    }
 
     /// See [`conv2d`](crate::conv2d).
     fn conv2d<T, R>(
@@ -43,6 +67,10 @@ pub trait NnDevice: Device<f32> {
 
 impl NnDevice for Cpu {
     const KERNELS: &'static str = "cpu-im2col-gemm";
+
+    fn kernel_path() -> String {
+        format!("{} [gemm {}]", Self::KERNELS, gemm_path())
+    }
 
     fn conv2d<T, R>(
         x: Tensor4<Self, T>,

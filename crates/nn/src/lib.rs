@@ -25,7 +25,7 @@ mod scratch;
 mod testutil;
 
 pub use conv::{conv2d, conv2d_generic, Conv2dOpts};
-pub use device::NnDevice;
+pub use device::{gemm_path, NnDevice};
 pub use error::NnError;
 pub use linear::linear;
 pub use pool::{clip_max_pool2d, clip_then_pool, max_pool2d, max_pool2d_generic, ClipPoolOutput};

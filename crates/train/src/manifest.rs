@@ -1,8 +1,6 @@
 //! `manifest.json` (the type is `clipbench_core::manifest::Manifest`): what the training side
 //! reads off the machine and the build to fill it.
 
-use std::process::Command;
-
 use sha2::{Digest, Sha256};
 
 use crate::records::SCHEMA_VERSION;
@@ -27,22 +25,17 @@ impl MachineInfo {
             .unwrap_or_else(|| std::env::consts::ARCH.to_string())
     }
 
+    /// The git revision of the source tree this binary was built from and whether that tree
+    /// (crates/, benches/, Cargo.toml, Cargo.lock) had uncommitted changes, both read at build
+    /// time (`build.rs`); None when it was not built from a git checkout.
     pub fn git() -> (Option<String>, Option<bool>) {
-        let rev = Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-        let dirty = rev.as_ref().and_then(|_| {
-            Command::new("git")
-                .args(["status", "--porcelain", "--untracked-files=no"])
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| !o.stdout.is_empty())
-        });
-        (rev, dirty)
+        let rev = Some(env!("CLIPBENCH_GIT_REVISION")).filter(|r| !r.is_empty());
+        let dirty = match env!("CLIPBENCH_GIT_DIRTY") {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        };
+        (rev.map(str::to_string), dirty)
     }
 
     pub fn cargo_lock_sha256() -> String {

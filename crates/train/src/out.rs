@@ -89,7 +89,11 @@ fn run_on<D: NnDevice + ClipDevice>(
         cpu_model: Some(MachineInfo::cpu_model()),
         threads: Some(cfg.threads),
         device: Some(device_name.into()),
-        kernels: Some(format!("{} + clip {}", D::KERNELS, D::CLIP_KERNELS)),
+        kernels: Some(format!(
+            "{} + clip {}",
+            D::kernel_path(),
+            D::clip_kernel_path()
+        )),
         started_unix_s: Some(
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -127,13 +131,43 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, TrainError> {
     serde_json::from_str(&text).map_err(|e| TrainError::Json { path: p, source: e })
 }
 
+/// What decides a run's bits beyond its config: where `verify` explains a mismatch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    pub kernels: Option<String>,
+    pub cpu_model: Option<String>,
+}
+
+impl Provenance {
+    fn of(m: &Manifest) -> Self {
+        Self {
+            kernels: m.kernels.clone(),
+            cpu_model: m.cpu_model.clone(),
+        }
+    }
+}
+
+/// The outcome of [`verify_run`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    /// The first line (1-based) where the rerun's metrics.jsonl differs; None when identical.
+    pub first_difference: Option<usize>,
+    /// The recorded run's kernel paths and CPU, and the rerun's.
+    pub recorded: Provenance,
+    pub current: Provenance,
+}
+
+impl Verification {
+    /// Whether the rerun took other kernel paths or ran on another CPU model, so that a byte
+    /// difference is expected (gemm's AVX-512 and AVX2+FMA paths round differently).
+    pub fn environment_differs(&self) -> bool {
+        self.recorded != self.current
+    }
+}
+
 /// Reruns the run in `dir` from its manifest into `scratch` and compares metrics.jsonl
-/// byte for byte. Returns the first differing line (1-based) if any.
-pub fn verify_run(
-    dir: &Path,
-    scratch: &Path,
-    data_dir: &Path,
-) -> Result<Option<usize>, TrainError> {
+/// byte for byte.
+pub fn verify_run(dir: &Path, scratch: &Path, data_dir: &Path) -> Result<Verification, TrainError> {
     let path = dir.join(MANIFEST);
     let text = std::fs::read_to_string(&path).map_err(|e| TrainError::io(&path, e))?;
     let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| TrainError::Json {
@@ -158,10 +192,17 @@ pub fn verify_run(
     }
     let m = read_manifest(dir)?;
     run_to_dir(&m.config, scratch, data_dir)?;
+    let verification = |first_difference| -> Result<Verification, TrainError> {
+        Ok(Verification {
+            first_difference,
+            recorded: Provenance::of(&m),
+            current: Provenance::of(&read_manifest(scratch)?),
+        })
+    };
     let read = |p: &Path| std::fs::read(p).map_err(|e| TrainError::io(p, e));
     let (a, b) = (read(&dir.join(METRICS))?, read(&scratch.join(METRICS))?);
     if a == b {
-        return Ok(None);
+        return verification(None);
     }
     let line = a
         .split(|&c| c == b'\n')
@@ -174,5 +215,5 @@ pub fn verify_run(
                 .min(b.iter().filter(|&&c| c == b'\n').count())
         })
         + 1;
-    Ok(Some(line))
+    verification(Some(line))
 }

@@ -247,16 +247,29 @@ fn verify_reproduces_a_run_and_catches_a_changed_byte() -> Res {
     let mut c = cfg(Strategy::HardClamp, 1, 1e-3);
     c.epochs = 1;
     run_to_dir(&c, run.path(), Path::new("unused"))?;
-    assert_eq!(
-        verify_run(run.path(), scratch.path(), Path::new("unused"))?,
-        None
+    let v = verify_run(run.path(), scratch.path(), Path::new("unused"))?;
+    assert_eq!(v.first_difference, None);
+    assert!(!v.environment_differs(), "{v:?}");
+    let kernels = v.current.kernels.clone().ok_or("no kernels recorded")?;
+    assert!(
+        kernels.contains("[gemm ") && kernels.contains("fused-cpu ["),
+        "{kernels}"
     );
     let p = run.path().join(METRICS);
     let text = std::fs::read_to_string(&p)?.replacen("\"loss\":", "\"loss\": ", 1);
     std::fs::write(&p, text)?;
+    let v = verify_run(run.path(), scratch.path(), Path::new("unused"))?;
+    assert_eq!(v.first_difference, Some(1));
+    assert!(!v.environment_differs());
+    // A run recorded on other kernels: the mismatch is explained, not just reported.
+    let m = run.path().join("manifest.json");
+    let text = std::fs::read_to_string(&m)?.replace(&kernels, "cpu-im2col-gemm [gemm portable]");
+    std::fs::write(&m, text)?;
+    let v = verify_run(run.path(), scratch.path(), Path::new("unused"))?;
+    assert!(v.environment_differs());
     assert_eq!(
-        verify_run(run.path(), scratch.path(), Path::new("unused"))?,
-        Some(1)
+        v.recorded.kernels.as_deref(),
+        Some("cpu-im2col-gemm [gemm portable]")
     );
     Ok(())
 }

@@ -2,11 +2,18 @@
 //! precision) and paper-ready (Markdown, LaTeX booktabs: mean ± std, best per column in bold).
 //! All are derived from the run directories and can be regenerated at any time.
 
+mod cells;
+mod files;
 pub mod fmt;
+mod grid;
+mod lr;
+mod paired;
+mod power;
+mod runs;
+mod summary;
 pub mod text;
-mod write;
 
-pub use write::{write_tables, TableFiles};
+pub use files::{write_tables, TableFiles};
 
 use polars::prelude::*;
 

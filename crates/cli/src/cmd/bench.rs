@@ -5,7 +5,8 @@ use clipbench_train::bench::bench_train;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(long)]
+    /// The clipping strategy (`clipbench strategies --long` describes each).
+    #[arg(long, value_parser = super::strategies::parser())]
     strategy: Strategy,
     #[arg(long, default_value_t = 64)]
     batch: usize,

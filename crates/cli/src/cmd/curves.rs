@@ -14,9 +14,8 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Strategy name (none, hard-clamp, tanh-fixed, tanh-learnable, softplus-learnable, pact,
-    /// seed-softplus).
-    #[arg(long)]
+    /// The clipping strategy (`clipbench strategies --long` describes each).
+    #[arg(long, value_parser = super::strategies::parser())]
     strategy: Strategy,
     /// θ (PACT: α).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]

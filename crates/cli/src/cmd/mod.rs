@@ -5,6 +5,7 @@ mod bench;
 mod curves;
 mod data;
 mod run;
+mod strategies;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The registered clipping strategies (names, one per line; --long, --json).
+    Strategies(strategies::Args),
     /// Function shape and derivatives of a strategy, computed by its f32 training kernel.
     Curves(curves::Args),
     /// Fetch or verify a data set.
@@ -51,6 +54,7 @@ enum Command {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Strategies(a) => strategies::run(a),
         Command::Curves(a) => curves::run(a),
         Command::Data(c) => data::run(c),
         Command::Train(a) => train::run(a),

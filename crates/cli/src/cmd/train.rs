@@ -42,7 +42,8 @@ pub struct Args {
     /// fashion-mnist, mnist, cifar10 or synthetic
     #[arg(long)]
     dataset: DatasetName,
-    #[arg(long)]
+    /// The clipping strategy (`clipbench strategies --long` describes each).
+    #[arg(long, value_parser = super::strategies::parser())]
     strategy: Strategy,
     #[arg(long)]
     seed: u64,
@@ -208,19 +209,30 @@ pub struct VerifyArgs {
 pub fn verify(a: VerifyArgs) -> anyhow::Result<()> {
     let scratch = tempfile::tempdir().context("creating a scratch directory")?;
     let data_dir = resolve_data_dir(a.data_dir.as_deref());
-    match verify_run(&a.run_dir, scratch.path(), &data_dir)
-        .with_context(|| format!("verifying {}", a.run_dir.display()))?
-    {
-        None => {
-            println!(
-                "{}: metrics.jsonl reproduced byte for byte",
-                a.run_dir.display()
-            );
-            Ok(())
-        }
-        Some(line) => bail!(
-            "{}: metrics.jsonl differs from the rerun at line {line}",
-            a.run_dir.display()
-        ),
-    }
+    let v = verify_run(&a.run_dir, scratch.path(), &data_dir)
+        .with_context(|| format!("verifying {}", a.run_dir.display()))?;
+    let dir = a.run_dir.display();
+    let Some(line) = v.first_difference else {
+        println!("{dir}: metrics.jsonl reproduced byte for byte");
+        return Ok(());
+    };
+    let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "not recorded".into());
+    let why = if v.environment_differs() {
+        format!(
+            "the environment differs, so a mismatch is expected (the kernels round differently):\n  \
+             recorded: kernels {}, CPU {}\n  this rerun: kernels {}, CPU {}",
+            show(&v.recorded.kernels),
+            show(&v.recorded.cpu_model),
+            show(&v.current.kernels),
+            show(&v.current.cpu_model)
+        )
+    } else {
+        format!(
+            "the same kernels ({}) and CPU ({}) as recorded, so this is unexpected: check the \
+             binary's revision against the manifest's git_revision, and the thread count",
+            show(&v.current.kernels),
+            show(&v.current.cpu_model)
+        )
+    };
+    bail!("{dir}: metrics.jsonl differs from the rerun at line {line}; {why}")
 }
