@@ -17,6 +17,7 @@ reference/pytorch/.venv/bin/python, else this interpreter).
 """
 
 import argparse
+import ast
 import datetime
 import json
 import math
@@ -32,16 +33,20 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH_PY = os.path.join(HERE, "bench.py")
-# Kept in step with model.py (which needs torch; this script does not).
-STRATEGIES = [
-    "none",
-    "hard-clamp",
-    "tanh-fixed",
-    "tanh-learnable",
-    "softplus-learnable",
-    "pact",
-    "seed-softplus",
-]
+
+
+def model_strategies():
+    """model.py's STRATEGIES, read without importing model.py (which needs torch)."""
+    with open(os.path.join(HERE, "model.py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "STRATEGIES" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise RuntimeError("reference/pytorch/model.py defines no STRATEGIES list")
+
+
+STRATEGIES = model_strategies()
 INPUTS = ["3x32x32", "1x28x28"]
 KEYS = ("train_images_per_s", "forward_images_per_s")
 

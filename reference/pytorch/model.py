@@ -31,8 +31,9 @@ STRATEGIES = [
     "softplus-learnable",
     "pact",
     "seed-softplus",
+    "softsign-learnable",
 ]
-LEARNABLE = {"tanh-learnable", "softplus-learnable", "pact", "seed-softplus"}
+LEARNABLE = {"tanh-learnable", "softplus-learnable", "pact", "seed-softplus", "softsign-learnable"}
 INPUTS = {"3x32x32": (3, 32, 32), "1x28x28": (1, 28, 28)}
 NUM_CLASSES = 10
 THETA_MIN = 1e-3
@@ -81,6 +82,10 @@ def f_pact(x, t, b):
     return torch.where(x >= t, t, torch.relu(x))
 
 
+def f_softsign(x, t, b):
+    return t * x / (t + torch.abs(x))
+
+
 def f_seed_softplus(x, t, b):
     # The seed's SoftplusClipping, verbatim (≡ relu(x)).
     s = t * F.softplus(x / t) - t * torch.log(1 + torch.exp(-torch.abs(x / t)))
@@ -95,6 +100,7 @@ FUNCTIONS = {
     "softplus-learnable": f_softplus_learnable,
     "pact": f_pact,
     "seed-softplus": f_seed_softplus,
+    "softsign-learnable": f_softsign,
 }
 
 

@@ -83,6 +83,10 @@ def f_seed_softplus(x, t, b):
     return torch.sign(x) * torch.minimum(torch.abs(x), s)
 
 
+def f_softsign(x, t, b):
+    return t * x / (t + torch.abs(x))
+
+
 # name -> (function, kinks as a function of θ, include x = 0, θ list, β list)
 STRATEGIES = [
     ("none", f_none, lambda t: [], True, [1.0], [1.0]),
@@ -93,6 +97,8 @@ STRATEGIES = [
     ("pact", f_pact, lambda t: [0.0, t], False, THETAS, [1.0]),
     # relu's kink at 0 is kept on purpose (x = 0 is asked for; sign(0) = 0 there).
     ("seed-softplus", f_seed_softplus, lambda t: [], True, THETAS, [1.0]),
+    # New strategies go last: each case's random points are seeded by its position.
+    ("softsign-learnable", f_softsign, lambda t: [], True, THETAS, [1.0]),
 ]
 
 

@@ -220,12 +220,17 @@ fn a_tuned_study_runs_its_two_stages_on_slurm() -> Res {
             .env_remove("CLIPBENCH_TEST_PANIC_RUN")
             .output()
     };
+    let n = clipbench_clip::strategy::REGISTRY.len();
+    let (tune, fin) = (3 * n, 2 * n);
     // Without --wait: only the tuning array can be submitted; the command says what next.
     let out = run(&["--backend", "slurm"])?;
     let stdout = text(&out.stdout);
     println!("{stdout}{}", text(&out.stderr));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(stdout.contains("21 submitted as job"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{tune} submitted as job")),
+        "{stdout}"
+    );
     assert!(stdout.contains("rerun"), "{stdout}");
     assert!(
         !results.join("tune-smoke/runs").exists(),
@@ -236,11 +241,20 @@ fn a_tuned_study_runs_its_two_stages_on_slurm() -> Res {
     let stdout = text(&out.stdout);
     println!("{stdout}{}", text(&out.stderr));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(stdout.contains("21 already queued in Slurm"), "{stdout}");
-    assert!(stdout.contains("final stage, 14 runs"), "{stdout}");
-    assert!(stdout.contains("14 submitted as job"), "{stdout}");
-    assert_eq!(complete(&results.join("tune-smoke/tuning/runs")), 21);
-    assert_eq!(complete(&results.join("tune-smoke/runs")), 14);
+    assert!(
+        stdout.contains(&format!("{tune} already queued in Slurm")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("final stage, {fin} runs")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{fin} submitted as job")),
+        "{stdout}"
+    );
+    assert_eq!(complete(&results.join("tune-smoke/tuning/runs")), tune);
+    assert_eq!(complete(&results.join("tune-smoke/runs")), fin);
     assert!(results.join("tune-smoke/tuning/selected.json").is_file());
     Ok(())
 }

@@ -64,11 +64,13 @@ fn tune_then_final_with_dry_run_and_resume_between_the_stages() -> Res {
     let file = "tune-smoke.toml";
     let root = dir.join("results/tune-smoke");
 
-    // Before anything ran: 7 strategies × 3 trials × 1 tuning seed, then 7 × 2 final runs
+    // Before anything ran: every strategy × 3 trials × 1 tuning seed, then × 2 final runs
     // whose settings are not known yet.
+    let n = clipbench_clip::strategy::REGISTRY.len();
+    let (tune, fin) = (3 * n, 2 * n);
     let lines = dry_run(dir, file)?;
-    assert_eq!(count(&lines, "tune", "pending"), 21);
-    assert_eq!(count(&lines, "final", "pending"), 14);
+    assert_eq!(count(&lines, "tune", "pending"), tune);
+    assert_eq!(count(&lines, "final", "pending"), fin);
     let pending_final: Vec<_> = lines.iter().filter(|l| l["stage"] == "final").collect();
     assert!(pending_final.iter().all(|l| l["run_id"].is_null()
         && l["settings"]
@@ -103,14 +105,14 @@ fn tune_then_final_with_dry_run_and_resume_between_the_stages() -> Res {
     };
     child.wait()?;
     eprintln!("runner killed between the stages: {killed_between}");
-    assert_eq!(complete_runs(&root.join("tuning/runs")), 21);
+    assert_eq!(complete_runs(&root.join("tuning/runs")), tune);
     let selected_first = std::fs::read(root.join("tuning/selected.json"))?;
 
     if killed_between {
         let lines = dry_run(dir, file)?;
-        assert_eq!(count(&lines, "tune", "complete"), 21);
+        assert_eq!(count(&lines, "tune", "complete"), tune);
         let finals: Vec<_> = lines.iter().filter(|l| l["stage"] == "final").collect();
-        assert_eq!(finals.len(), 14);
+        assert_eq!(finals.len(), fin);
         assert!(
             finals.iter().all(|l| l["run_id"].is_string()),
             "settings known now"
@@ -119,10 +121,10 @@ fn tune_then_final_with_dry_run_and_resume_between_the_stages() -> Res {
     let out = clipbench(dir, &["run", file, "--jobs", "2"])?;
     let text = ok(&out, "resumed run");
     assert!(
-        text.contains("21 skipped") || text.contains("21 complete"),
+        text.contains(&format!("{tune} skipped")) || text.contains(&format!("{tune} complete")),
         "the tuning runs are not retrained:\n{text}"
     );
-    assert_eq!(complete_runs(&root.join("runs")), 14);
+    assert_eq!(complete_runs(&root.join("runs")), fin);
     assert_eq!(
         std::fs::read(root.join("tuning/selected.json"))?,
         selected_first,
@@ -133,8 +135,8 @@ fn tune_then_final_with_dry_run_and_resume_between_the_stages() -> Res {
     let sel: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("tuning/selected.json"))?)?;
     let csv = std::fs::read_to_string(root.join("tuning/trials.csv"))?;
-    assert_eq!(csv.lines().count(), 1 + 21);
-    assert_eq!(csv.lines().filter(|l| l.ends_with(",true")).count(), 7);
+    assert_eq!(csv.lines().count(), 1 + tune);
+    assert_eq!(csv.lines().filter(|l| l.ends_with(",true")).count(), n);
     for line in dry_run(dir, file)?.iter().filter(|l| l["stage"] == "final") {
         let s = line["strategy"].as_str().ok_or("strategy")?;
         let chosen = &sel["selected"][s];

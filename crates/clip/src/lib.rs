@@ -1,6 +1,6 @@
 //! Activation-clipping strategies for clipbench.
 //!
-//! - [`strategy`]: the seven strategies by name, each with an f64 reference (value, ∂y/∂x,
+//! - [`strategy`]: the strategies (one file each), each with an f64 reference (value, ∂y/∂x,
 //!   ∂y/∂θ) and an f32 element kernel;
 //! - [`kernel`]: fused, vectorised, deterministic CPU loops over slices;
 //! - [`ClipLayer`]: relu → clip with θ ≥ θ_min, trained directly or through softplus

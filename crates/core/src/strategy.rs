@@ -25,6 +25,7 @@ pub enum Strategy {
     SoftplusLearnable,
     Pact,
     SeedSoftplus,
+    SoftsignLearnable,
 }
 
 /// What a strategy is, as the rest of the harness needs to know it.
@@ -55,7 +56,7 @@ pub struct StrategyInfo {
 }
 
 /// The registry, in the order tables and figures list the strategies.
-pub const REGISTRY: [StrategyInfo; 7] = [
+pub const REGISTRY: [StrategyInfo; 8] = [
     StrategyInfo {
         strategy: Strategy::None,
         name: "none",
@@ -146,6 +147,19 @@ pub const REGISTRY: [StrategyInfo; 7] = [
         monotone: true,
         color: (86, 180, 233),
         dashed: true,
+    },
+    StrategyInfo {
+        strategy: Strategy::SoftsignLearnable,
+        name: "softsign-learnable",
+        formula: "θx/(θ + |x|)",
+        learnable: true,
+        has_threshold: true,
+        identity_below_threshold: false,
+        theta_gradient_zero: false,
+        relu_equivalent: false,
+        monotone: true,
+        color: (140, 86, 75),
+        dashed: false,
     },
 ];
 
@@ -318,7 +332,8 @@ mod tests {
                 Strategy::TanhLearnable,
                 Strategy::SoftplusLearnable,
                 Strategy::Pact,
-                Strategy::SeedSoftplus
+                Strategy::SeedSoftplus,
+                Strategy::SoftsignLearnable
             ]
         );
     }

@@ -11,7 +11,7 @@ use toml::Spanned;
 use crate::error::{Problem, SweepError};
 
 /// One step of a key path: a table key or an array index.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Seg {
     Key(String),
     Index(usize),
@@ -108,6 +108,18 @@ impl Source {
 
     pub fn has(&self, path: &[Seg]) -> bool {
         self.value_span(path).is_some()
+    }
+
+    /// The keys of the table at `path`, in file order.
+    pub fn keys_under(&self, path: &[Seg]) -> Vec<String> {
+        self.entries
+            .iter()
+            .filter(|(p, _, _)| p.len() == path.len() + 1 && p.starts_with(path))
+            .filter_map(|(p, _, _)| match p.last() {
+                Some(Seg::Key(k)) => Some(k.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The deepest key whose key or value span contains `span`.

@@ -19,13 +19,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
 use clipbench_clip::{Strategy, ThetaParam};
 use clipbench_data::DatasetName;
 use clipbench_train::config::{DeviceKind, Selection};
 use clipbench_train::optim::OptimizerConfig;
 use clipbench_train::schedule::Schedule;
-use serde::de::{self, MapAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -93,9 +94,9 @@ pub struct StudySpec {
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     /// [C, H, W]; default: the data set's shape (synthetic: [3, 32, 32]).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exactly")]
     pub input: Option<[usize; 3]>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exactly")]
     pub widths: Option<[usize; 2]>,
     #[serde(default)]
     pub clip: ClipSpec,
@@ -106,7 +107,7 @@ pub struct ModelSpec {
 #[serde(deny_unknown_fields)]
 pub struct ClipSpec {
     /// θ0 (PACT: α0) of the first and second clip layer.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exactly")]
     pub theta0: Option<[f64; 2]>,
     #[serde(default)]
     pub beta: Option<f64>,
@@ -127,7 +128,7 @@ pub struct StrategyEntry {
 #[serde(deny_unknown_fields)]
 struct EntryTable {
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "exactly")]
     theta0: Option<[f64; 2]>,
     #[serde(default)]
     beta: Option<f64>,
@@ -135,6 +136,34 @@ struct EntryTable {
     per_channel: Option<bool>,
     #[serde(default)]
     theta_param: Option<ThetaParam>,
+}
+
+/// A list of exactly `N` items. serde's own `[T; N]` reads `N` items and leaves the rest to
+/// the deserializer, and toml's does not complain: `theta0 = [1, 2, 3]` became `[1, 2]`.
+fn exactly<'de, D, T, const N: usize>(d: D) -> Result<Option<[T; N]>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Exactly<T, const N: usize>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for Exactly<T, N> {
+        type Value = [T; N];
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "an array of length {N}")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[T; N], A::Error> {
+            let mut items = Vec::with_capacity(N);
+            while let Some(x) = seq.next_element()? {
+                items.push(x);
+            }
+            let n = items.len();
+            items
+                .try_into()
+                .map_err(|_| de::Error::invalid_length(n, &self))
+        }
+    }
+    // Inside the deserializer's call, so that toml places the error at the list.
+    d.deserialize_seq(Exactly::<T, N>(PhantomData)).map(Some)
 }
 
 fn strategy<E: de::Error>(name: &str) -> Result<Strategy, E> {

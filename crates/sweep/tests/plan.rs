@@ -183,7 +183,11 @@ fn the_shipped_studies_plan_as_documented() -> Res {
     assert_eq!(quick.study, "quick");
     assert_eq!(quick.dataset, DatasetName::FashionMnist);
     assert_eq!(strategies(&quick), all);
-    assert_eq!(quick.runs.len(), 35);
+    assert_eq!(
+        quick.runs.len(),
+        Strategy::ALL.len() * 5,
+        "every strategy × 5 seeds"
+    );
 
     // The main study and the paper profiles: equal budgets, disjoint tuning seeds, the full
     // training split (no train_limit) in the final stage, at least 5 (paper: 10) seeds.
@@ -215,7 +219,11 @@ fn the_shipped_studies_plan_as_documented() -> Res {
         );
     }
     let smoke = shipped_tuned("tune-smoke")?;
-    assert_eq!(smoke.tune.runs.len(), 21);
+    assert_eq!(
+        smoke.tune.runs.len(),
+        Strategy::ALL.len() * 3,
+        "3 trials × 1 seed each"
+    );
 
     let lr = shipped("lr-stability")?;
     assert_eq!(strategies(&lr), all);

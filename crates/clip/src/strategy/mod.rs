@@ -11,6 +11,7 @@ mod identity;
 mod pact;
 mod seed_softplus;
 mod softplus;
+mod softsign;
 mod tanh;
 
 pub use hard_clamp::HardClamp;
@@ -18,11 +19,12 @@ pub use identity::Identity;
 pub use pact::Pact;
 pub use seed_softplus::SeedSoftplus;
 pub use softplus::SoftplusClamp;
+pub use softsign::SoftsignClip;
 pub use tanh::TanhClip;
 
 use dfdx::prelude::*;
 
-pub use clipbench_core::strategy::{Strategy, StrategyInfo, REGISTRY};
+pub use clipbench_core::strategy::{lookup, Strategy, StrategyInfo, REGISTRY};
 
 use crate::layer::Shape4;
 
@@ -83,6 +85,7 @@ impl StrategyKernels for Strategy {
             Strategy::SoftplusLearnable => k.call(SoftplusClamp::new(beta)),
             Strategy::Pact => k.call(Pact),
             Strategy::SeedSoftplus => k.call(SeedSoftplus),
+            Strategy::SoftsignLearnable => k.call(SoftsignClip),
         }
     }
 

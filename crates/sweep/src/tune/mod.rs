@@ -17,6 +17,7 @@ pub mod space;
 use std::collections::{BTreeMap, BTreeSet};
 
 use clipbench_clip::Strategy;
+use clipbench_train::RunConfig;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -55,7 +56,7 @@ pub struct StrategySpace {
     pub described: BTreeMap<String, String>,
 }
 
-fn space_path(strategy: Option<&str>, key: &str) -> Vec<Seg> {
+pub(crate) fn space_path(strategy: Option<&str>, key: &str) -> Vec<Seg> {
     let mut p = vec![Seg::Key("tune".into()), Seg::Key("space".into())];
     if let Some(s) = strategy {
         p.push(Seg::Key(s.into()));
@@ -193,16 +194,10 @@ pub(crate) fn check(cx: &mut Ctx<'_>, t: &TuneSpec, axes: &[Axis]) -> Option<Vec
                 Dist::Choice(v) => v.clone(),
                 _ => vec![d.at(0.0), d.at(0.5)],
             };
-            let mut ok = true;
-            for v in &probes {
-                let shaped = space::shape_value(grid::get(&base, k).unwrap_or(&Json::Null), v);
-                if let Err(m) = grid::convert(&base, k, &shaped) {
-                    cx.at(&path, m);
-                    ok = false;
-                    break;
-                }
-            }
-            if ok {
+            let probed = probes.iter().try_for_each(|v| probe(&base, k, d, v));
+            if let Err(m) = probed {
+                cx.at(&path, m);
+            } else {
                 sp.described.insert((*k).clone(), d.describe());
                 sp.keys.push(((*k).clone(), d.clone(), dim[k]));
             }
@@ -220,6 +215,16 @@ pub(crate) fn check(cx: &mut Ctx<'_>, t: &TuneSpec, axes: &[Axis]) -> Option<Vec
         spaces.push(sp);
     }
     (cx.problems.len() == before).then_some(spaces)
+}
+
+/// One value `d` can give for `key`, checked as a grid value is: the setting's shape, then
+/// the run config's type (a `choice` of 32.5 for `batch_size` is an error, not 33).
+fn probe(base: &Json, key: &str, d: &Dist, v: &toml::Value) -> Result<(), String> {
+    let shaped = d.shaped(grid::get(base, key).unwrap_or(&Json::Null), v);
+    let j = grid::convert(base, key, &shaped)?;
+    serde_json::from_value::<RunConfig>(grid::apply(base, key, &j))
+        .map(|_| ())
+        .map_err(|e| format!("value {shaped} does not fit `{key}`: {e}"))
 }
 
 /// Each strategy entry's trials: the sampled settings, plus the tuning stage's own
@@ -260,10 +265,7 @@ pub(crate) fn trial_variants(
                     };
                     for (k, d, dim) in &sp.keys {
                         let u = sampler::coordinate(seed, *dim, i as u64);
-                        let shaped = space::shape_value(
-                            grid::get(&base, k).unwrap_or(&Json::Null),
-                            &d.at(u),
-                        );
+                        let shaped = d.shaped(grid::get(&base, k).unwrap_or(&Json::Null), &d.at(u));
                         // check() probed this distribution: convert cannot fail here.
                         let Ok(value) = grid::convert(&base, k, &shaped) else {
                             continue;

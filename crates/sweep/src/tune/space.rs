@@ -118,6 +118,21 @@ impl Dist {
     }
 }
 
+impl Dist {
+    /// `v`, drawn from this distribution, shaped like the base config's setting `base`: a
+    /// continuous draw for an integer setting is rounded ([`shape_value`]), but a `choice`
+    /// is a value the file wrote, used as written (a scalar for a list setting repeated).
+    pub fn shaped(&self, base: &Json, v: &toml::Value) -> toml::Value {
+        match (self, base, v) {
+            (Dist::Choice(_), Json::Array(_), toml::Value::Float(_) | toml::Value::Integer(_)) => {
+                shape_value(base, v)
+            }
+            (Dist::Choice(_), _, _) => v.clone(),
+            _ => shape_value(base, v),
+        }
+    }
+}
+
 /// A drawn value shaped like the base config's setting: a scalar drawn for a list setting is
 /// repeated; an integer setting gets the nearest integer.
 pub fn shape_value(base: &Json, v: &toml::Value) -> toml::Value {
