@@ -28,6 +28,14 @@ pub enum AnalysisError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error(
+        "{}: not a study directory: {} is not a folder. A study directory is what \
+         `clipbench run STUDY.toml` writes, results/<study>/, holding runs/<run-id>/ \
+         (manifest.json, metrics.jsonl, summary.json) and, for a tuned study, tuning/",
+        path.display(),
+        runs.display()
+    )]
+    NotAStudy { path: PathBuf, runs: PathBuf },
     #[error("{path}: no complete runs (a run is complete when its summary.json exists and parses){skipped}")]
     NoRuns { path: PathBuf, skipped: String },
     #[error("polars ({context}): {source}")]

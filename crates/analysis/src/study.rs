@@ -170,6 +170,12 @@ impl Study {
     /// schema_version is an error naming the file.
     pub fn load(root: &Path) -> Result<Study> {
         let runs_dir = root.join("runs");
+        if !runs_dir.is_dir() {
+            return Err(AnalysisError::NotAStudy {
+                path: root.to_path_buf(),
+                runs: runs_dir,
+            });
+        }
         let entries = std::fs::read_dir(&runs_dir).map_err(|e| AnalysisError::io(&runs_dir, e))?;
         let mut dirs: Vec<PathBuf> = Vec::new();
         for e in entries {

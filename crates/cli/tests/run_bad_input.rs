@@ -457,3 +457,24 @@ fn a_missing_data_set_is_reported_before_anything_runs() -> Res {
     assert!(!dir.path().join("results/study/runs").exists());
     Ok(())
 }
+
+#[test]
+fn a_missing_file_and_a_non_study_directory_say_so_once() -> Res {
+    let dir = tempfile::tempdir()?;
+    let out = clipbench(
+        &["run".as_ref(), "absent.toml".as_ref(), "--dry-run".as_ref()],
+        dir.path(),
+    )?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("absent.toml"), "{err}");
+    assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+    let out = clipbench(&["report".as_ref(), dir.path().as_os_str()], dir.path())?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("not a study directory") && err.contains("runs/<run-id>/"),
+        "{err}"
+    );
+    Ok(())
+}

@@ -193,20 +193,17 @@ fn shape_curves(a: &Analysis, threshold: f64) -> anyhow::Result<Vec<ShapeCurve>>
         Ok(())
     };
     for name in &names {
-        if name == "softplus-learnable" {
+        let info = clipbench_clip::strategy::lookup(name)
+            .with_context(|| format!("strategy {name} is not in this build's registry"))?;
+        if info.uses_beta {
             one(name, beta, format!("{name} (β = {beta})"), false)?;
             if beta != 5.0 {
                 one(name, 5.0, format!("{name} (β = 5)"), true)?;
             }
         } else {
-            // Dashed: the shapes that coincide with another one (seed-softplus is relu, i.e.
-            // `none` on x ≥ 0; tanh-fixed is tanh-learnable at the same θ), so both stay visible.
-            one(
-                name,
-                beta,
-                name.clone(),
-                name == "seed-softplus" || name == "tanh-fixed",
-            )?;
+            // Dashed where the registry says its shape coincides with another one's (so
+            // both stay visible).
+            one(name, beta, name.clone(), info.dashed)?;
         }
     }
     Ok(out)

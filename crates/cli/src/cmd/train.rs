@@ -45,16 +45,20 @@ pub struct Args {
     /// The clipping strategy (`clipbench strategies --long` describes each).
     #[arg(long, value_parser = super::strategies::parser())]
     strategy: Strategy,
+    /// The run's seed: weight init, data order (never the validation split: --split-seed).
     #[arg(long)]
     seed: u64,
+    /// Passes over the training images.
     #[arg(long, default_value_t = 3)]
     epochs: u32,
+    /// Learning rate (also θ's, for the learnable strategies).
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     lr: f64,
     #[arg(long, value_enum, default_value_t = Opt::Adam)]
     optimizer: Opt,
     #[arg(long, value_enum, default_value_t = Sched::Constant)]
     schedule: Sched,
+    /// L2 on the conv and linear weights (Adam: coupled, as torch.optim.Adam).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     weight_decay: f64,
     /// L2 on θ with the weights' λ (shorthand for --theta-decay WEIGHT_DECAY).
@@ -77,26 +81,39 @@ pub struct Args {
     /// The reported epoch: best validation accuracy, or the last.
     #[arg(long, value_enum, default_value_t = Sel::BestVal)]
     selection: Sel,
+    /// Images per optimizer step.
     #[arg(long, default_value_t = 64)]
     batch: usize,
+    /// Worker threads (metrics are bit-identical for a given config, seed and thread count).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Write a step record every N optimizer steps (and at step 1).
     #[arg(long, default_value_t = 50)]
     log_every: u64,
-    /// θ0 of the two clip layers, e.g. `1,2` (the seed's values; PACT used α0 = 10).
-    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_values_t = [1.0, 2.0])]
+    /// θ0 of the two clip layers, comma-separated (the seed's values; PACT used α0 = 10).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        default_value = "1,2"
+    )]
     theta0: Vec<f64>,
+    /// Sharpness β of softplus-learnable (ignored by the other strategies).
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     beta: f64,
+    /// One θ per channel instead of one per clip layer.
     #[arg(long)]
     per_channel: bool,
     /// Input shape for synthetic data: 1x28x28 or 3x32x32.
     #[arg(long, default_value = "3x32x32")]
     input: String,
+    /// Use only the first N training images (after the validation split); default: all.
     #[arg(long)]
     train_limit: Option<usize>,
+    /// Use only the first N test images; default: all.
     #[arg(long)]
     test_limit: Option<usize>,
+    /// Where the data sets are (default: $CLIPBENCH_DATA_DIR, else data/).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// cpu, or cuda (needs a build with `--features cuda`).
