@@ -34,9 +34,6 @@ pub fn clip_fused<T: Tape<f32, Cpu>>(
         let out_id = out.clone();
         let target = layer.theta_grad_target();
         tape.add_backward_op(move |grads| {
-            if let Some(t) = &target {
-                grads.try_alloc_for(&t.param)?;
-            }
             // Take dy out so dx can be borrowed mutably; put it back afterwards (the same
             // safe hand-off as the fused clip-pool in clipbench-nn).
             let gy: Vec<f32> = std::mem::take(&mut **grads.get_or_alloc_mut(&out_id)?);

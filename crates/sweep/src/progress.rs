@@ -13,8 +13,9 @@ pub enum Progress {
     Bar(ProgressBar),
     Lines {
         total: usize,
+        /// Complete before this sweep started (the ETA counts only the runs after).
+        done_before: usize,
         done: usize,
-        fresh: usize,
         started: Instant,
     },
     Quiet,
@@ -44,7 +45,6 @@ impl Progress {
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar.set_position(done as u64);
-            bar.reset_eta();
             bar.enable_steady_tick(Duration::from_millis(200));
             Progress::Bar(bar)
         } else {
@@ -53,8 +53,8 @@ impl Progress {
             }
             Progress::Lines {
                 total,
+                done_before: done,
                 done,
-                fresh: 0,
                 started: Instant::now(),
             }
         }
@@ -108,16 +108,13 @@ impl Progress {
             }
             Progress::Lines {
                 total,
+                done_before,
                 done,
-                fresh,
                 started,
             } => {
                 *done += 1;
-                *fresh += 1;
-                let left = total.saturating_sub(*done);
-                let per = started.elapsed().as_secs_f64() / *fresh as f64;
-                let eta = per * left as f64;
-                eprintln!("[{done}/{total}] {line}, eta {eta:.0} s");
+                let eta = eta_text(*done_before, *done, *total, started.elapsed());
+                eprintln!("[{done}/{total}] {line}, eta {eta}");
             }
             Progress::Quiet => {}
         }
