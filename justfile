@@ -19,11 +19,21 @@ build:
 test:
     cargo test --workspace --release --no-fail-fast
 
-# Formatting and lints, as CI checks them.
+# Formatting and lints, as CI checks them (the lean and CUDA variants too).
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+    cargo clippy -p clipbench --no-default-features --all-targets -- -D warnings
     cargo check -p clipbench --features cuda,ci-check
+
+# The lean binary (train, run, bench-train, verify; no analysis) and its CLI tests, on CPU.
+test-lean:
+    cargo test --release -p clipbench --no-default-features
+
+# A real --features cuda release build of the lean binary, also on a machine without a GPU
+# (installs the CUDA 13.0 wheels once, ~1.1 GB under ~/.cache/clipbench-cuda). Last line: its path.
+build-cuda:
+    bash scripts/build-cuda.sh
 
 # Everything CI runs.
 ci: lint test

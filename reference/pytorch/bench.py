@@ -16,6 +16,7 @@ so with more than one thread count each one runs in its own child process.
 
     python bench.py --strategy tanh-learnable [--batch 64] [--steps 30]
                     [--input 3x32x32|1x28x28] [--threads 1,2] [--channels-last]
+                    [--device cpu|cuda]
     python bench.py --check     # parameter counts and output shapes, every strategy/input
 """
 
@@ -47,6 +48,9 @@ def parse_args(argv):
     p.add_argument("--channels-last", action="store_true",
                    help="model and batch in channels_last memory format (not the default: "
                         "a plain PyTorch model is NCHW); the output gains \"channels_last\": true")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: model and batch on GPU 0; timing synchronises before reading "
+                        "the clock (the output gains \"device\")")
     p.add_argument("--check", action="store_true", help="sanity check of the model, then exit")
     a = p.parse_args(argv)
     if not a.check and not a.strategy:
@@ -56,7 +60,7 @@ def parse_args(argv):
     return a
 
 
-def bench_one(strategy, input_shape, batch, steps, threads, channels_last=False):
+def bench_one(strategy, input_shape, batch, steps, threads, channels_last=False, device="cpu"):
     import torch
     import torch.nn.functional as F
 
@@ -72,6 +76,9 @@ def bench_one(strategy, input_shape, batch, steps, threads, channels_last=False)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         xs = xs.contiguous(memory_format=torch.channels_last)
+    model, xs, ys = model.to(device), xs.to(device), ys.to(device)
+    # GPU kernels run asynchronously: wait for them before every clock read.
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
 
     def step():
@@ -83,14 +90,17 @@ def bench_one(strategy, input_shape, batch, steps, threads, channels_last=False)
 
     for _ in range(2):
         step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()
     train_s = time.perf_counter() - t0
     with torch.no_grad():
         t1 = time.perf_counter()
         for _ in range(steps):
             out = model(xs)
+        sync()
         fwd_s = time.perf_counter() - t1
     if tuple(out.shape) != (batch, 10):
         raise RuntimeError(f"forward output shape {tuple(out.shape)}, expected ({batch}, 10)")
@@ -106,6 +116,8 @@ def bench_one(strategy, input_shape, batch, steps, threads, channels_last=False)
     }
     if channels_last:
         r["channels_last"] = True
+    if device != "cpu":
+        r["device"] = device
     return r
 
 
@@ -165,14 +177,15 @@ def main(argv=None):
         return 2
 
     if len(a.threads) == 1:
-        r = bench_one(a.strategy, shape, a.batch, a.steps, a.threads[0], a.channels_last)
+        r = bench_one(a.strategy, shape, a.batch, a.steps, a.threads[0], a.channels_last, a.device)
         print(json.dumps(r), flush=True)
         return 0
     # One child process per thread count (set_num_interop_threads is once per process).
     for t in a.threads:
         cmd = [sys.executable, os.path.abspath(__file__), "--strategy", a.strategy,
                "--batch", str(a.batch), "--steps", str(a.steps), "--input", a.input,
-               "--threads", str(t)] + (["--channels-last"] if a.channels_last else [])
+               "--threads", str(t), "--device", a.device] + (
+                   ["--channels-last"] if a.channels_last else [])
         rc = subprocess.run(cmd).returncode
         if rc != 0:
             print(f"bench.py: child for --threads {t} exited with status {rc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 //! (synthetic data; 4 strategies × 3 seeds × 2 learning rates, the larger one high enough that
 //! some runs diverge), and every number of the tables checked against values computed here
 //! from the runs' own files with serde_json only (none of the analysis crate's code).
+#![cfg(feature = "analysis")]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -2,6 +2,7 @@
 //! `clipbench report` makes from their runs today (a copy is re-reported in a temporary
 //! directory and compared byte for byte; the repository is never written), and `clipbench
 //! compare` of the reference against itself says "reproduced byte for byte".
+#![cfg(feature = "analysis")]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

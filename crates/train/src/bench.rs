@@ -5,12 +5,14 @@
 
 use std::time::Instant;
 
-use clipbench_clip::Strategy;
+use clipbench_clip::{ClipDevice, Strategy};
 use clipbench_data::rng::SplitMix64;
 use clipbench_nn::model::{ModelConfig, SimpleCnn, NUM_CLASSES};
+use clipbench_nn::NnDevice;
 use dfdx::prelude::*;
 use serde::Serialize;
 
+use crate::config::DeviceKind;
 use crate::optim::{Optimizer, OptimizerConfig};
 use crate::step::{n_trainable, train_step, StepOutcome};
 use crate::TrainError;
@@ -18,6 +20,8 @@ use crate::TrainError;
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchResult {
     pub strategy: Strategy,
+    /// `cpu` or `cuda:0`.
+    pub device: String,
     pub input: [usize; 3],
     pub batch: usize,
     pub threads: usize,
@@ -32,17 +36,28 @@ fn dev_err(e: impl std::fmt::Debug) -> TrainError {
 
 /// A model, an Adam optimizer (lr 1e-3) and one fixed batch: uniform [0, 1) pixels, labels
 /// i mod 10.
-pub struct BenchSetup {
-    pub dev: Cpu,
-    pub model: SimpleCnn<Cpu>,
+pub struct BenchSetup<D: NnDevice + ClipDevice = Cpu> {
+    pub dev: D,
+    pub model: SimpleCnn<D>,
     pub opt: Optimizer,
     pub images: Vec<f32>,
     pub labels: Vec<u8>,
 }
 
-impl BenchSetup {
+impl BenchSetup<Cpu> {
     pub fn new(strategy: Strategy, input: [usize; 3], batch: usize) -> Result<Self, TrainError> {
-        let dev = Cpu::default();
+        Self::on(Cpu::default(), strategy, input, batch)
+    }
+}
+
+impl<D: NnDevice + ClipDevice> BenchSetup<D> {
+    /// The setup on `dev` (the same model seed, batch and optimizer on every device).
+    pub fn on(
+        dev: D,
+        strategy: Strategy,
+        input: [usize; 3],
+        batch: usize,
+    ) -> Result<Self, TrainError> {
         let mut model = SimpleCnn::new(ModelConfig::new(input, strategy), 0, &dev)?;
         let [c, h, w] = input;
         let mut rng = SplitMix64::new(1);
@@ -110,35 +125,65 @@ pub fn bench_train(
     batch: usize,
     steps: usize,
     threads: usize,
+    device: DeviceKind,
 ) -> Result<BenchResult, TrainError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| TrainError::Threads(e.to_string()))?;
-    pool.install(|| {
-        let mut s = BenchSetup::new(strategy, input, batch)?;
-        for _ in 0..2 {
-            s.train_step()?;
-        }
-        let t0 = Instant::now();
-        for _ in 0..steps {
-            s.train_step()?;
-        }
-        let train_s = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        for _ in 0..steps {
-            std::hint::black_box(s.forward()?);
-        }
-        let fwd_s = t1.elapsed().as_secs_f64();
-        let imgs = (batch * steps) as f64;
-        Ok(BenchResult {
-            strategy,
-            input,
-            batch,
-            threads,
+    pool.install(|| match device {
+        DeviceKind::Cpu => time(
+            BenchSetup::new(strategy, input, batch)?,
             steps,
-            train_images_per_s: imgs / train_s.max(1e-9),
-            forward_images_per_s: imgs / fwd_s.max(1e-9),
-        })
+            threads,
+            "cpu",
+        ),
+        #[cfg(feature = "cuda")]
+        DeviceKind::Cuda => {
+            let dev = crate::device::cuda(0)?;
+            time(
+                BenchSetup::on(dev, strategy, input, batch)?,
+                steps,
+                threads,
+                "cuda:0",
+            )
+        }
+        #[cfg(not(feature = "cuda"))]
+        DeviceKind::Cuda => match crate::device::cuda(0)? {},
+    })
+}
+
+/// Every step reads its loss back to the host (as a run does), so wall time includes the
+/// device's work on asynchronous devices too.
+fn time<D: NnDevice + ClipDevice>(
+    mut s: BenchSetup<D>,
+    steps: usize,
+    threads: usize,
+    device: &str,
+) -> Result<BenchResult, TrainError> {
+    for _ in 0..2 {
+        s.train_step()?;
+    }
+    let t0 = Instant::now();
+    for _ in 0..steps {
+        s.train_step()?;
+    }
+    let train_s = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    for _ in 0..steps {
+        std::hint::black_box(s.forward()?);
+    }
+    let fwd_s = t1.elapsed().as_secs_f64();
+    let batch = s.labels.len();
+    let imgs = (batch * steps) as f64;
+    Ok(BenchResult {
+        strategy: s.model.cfg.clip.strategy,
+        device: device.to_string(),
+        input: s.model.cfg.input,
+        batch,
+        threads,
+        steps,
+        train_images_per_s: imgs / train_s.max(1e-9),
+        forward_images_per_s: imgs / fwd_s.max(1e-9),
     })
 }

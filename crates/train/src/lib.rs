@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod config;
 pub mod data;
+pub mod device;
 mod error;
 pub mod manifest;
 pub mod optim;

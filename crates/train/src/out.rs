@@ -36,17 +36,9 @@ fn run_inner(cfg: &RunConfig, out: &Path, data_dir: &Path) -> Result<Summary, Tr
     match cfg.device {
         DeviceKind::Cpu => run_on(cfg, out, data_dir, Cpu::default(), "cpu"),
         #[cfg(feature = "cuda")]
-        DeviceKind::Cuda => {
-            let dev =
-                Cuda::try_build(0, cfg.seed).map_err(|e| TrainError::Device(format!("{e:?}")))?;
-            run_on(cfg, out, data_dir, dev, "cuda:0")
-        }
+        DeviceKind::Cuda => run_on(cfg, out, data_dir, crate::device::cuda(cfg.seed)?, "cuda:0"),
         #[cfg(not(feature = "cuda"))]
-        DeviceKind::Cuda => Err(TrainError::Config(
-            "device = \"cuda\": this binary was built without the `cuda` feature \
-             (cargo build --release -p clipbench --features cuda)"
-                .into(),
-        )),
+        DeviceKind::Cuda => match crate::device::cuda(cfg.seed)? {},
     }
 }
 

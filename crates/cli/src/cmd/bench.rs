@@ -18,12 +18,15 @@ pub struct Args {
     /// Thread counts to measure, e.g. `1,2`.
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2])]
     threads: Vec<usize>,
+    /// cpu, or cuda (needs a build with `--features cuda`: `just build-cuda`).
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: super::train::Dev,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let input = super::train::parse_input(&a.input)?;
     for t in a.threads {
-        let r = bench_train(a.strategy, input, a.batch, a.steps, t)?;
+        let r = bench_train(a.strategy, input, a.batch, a.steps, t, a.device.into())?;
         println!("{}", serde_json::to_string(&r)?);
     }
     Ok(())

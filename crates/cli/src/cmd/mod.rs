@@ -1,5 +1,9 @@
 //! The subcommands (**contract**: names and flags as in DESIGN.md "CLI").
 
+#[cfg(feature = "analysis")]
+mod analysis;
+#[cfg(not(feature = "analysis"))]
+#[path = "analysis_off.rs"]
 mod analysis;
 mod bench;
 mod curves;

@@ -19,9 +19,18 @@ enum Opt {
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Dev {
+pub enum Dev {
     Cpu,
     Cuda,
+}
+
+impl From<Dev> for DeviceKind {
+    fn from(d: Dev) -> Self {
+        match d {
+            Dev::Cpu => DeviceKind::Cpu,
+            Dev::Cuda => DeviceKind::Cuda,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -190,10 +199,7 @@ impl Args {
             threads: self.threads,
             train_limit: self.train_limit,
             test_limit: self.test_limit,
-            device: match self.device {
-                Dev::Cpu => DeviceKind::Cpu,
-                Dev::Cuda => DeviceKind::Cuda,
-            },
+            device: self.device.into(),
             validation: Some(
                 self.validation
                     .unwrap_or_else(|| self.dataset.default_validation()),
