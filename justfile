@@ -78,7 +78,7 @@ curves: build
 study NAME: build
     {{bin}} run experiments/{{NAME}}.toml
 
-# The synthetic study (seconds), then its tables, figures and report.md.
+# The synthetic study (seconds), then its tables, figures, report.md and report.html.
 smoke: (study "smoke") (report "results/smoke")
 
 # A study directory's tables: DIR/tables/ (CSV, Parquet, Markdown, LaTeX).
@@ -89,7 +89,7 @@ aggregate DIR: build
 plot DIR: build
     {{bin}} plot {{DIR}}
 
-# Tables, figures and DIR/report.md.
+# Tables, figures, DIR/report.md and DIR/report.html.
 report DIR: build
     {{bin}} report {{DIR}}
 

@@ -1,4 +1,5 @@
-//! Tables, figures and report of a study directory without the `clipbench` binary:
+//! Tables, figures and reports (report.md, report.html) of a study directory without the
+//! `clipbench` binary:
 //!
 //!   cargo run --release -p clipbench-analysis --example analyze -- results/smoke [CURVES_DIR]
 //!
@@ -36,7 +37,7 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     };
     let curves = args.next();
-    let run = || -> clipbench_analysis::Result<std::path::PathBuf> {
+    let run = || -> clipbench_analysis::Result<clipbench_analysis::ReportFiles> {
         let a = Analysis::load(std::path::Path::new(&dir), &Options::default())?;
         let tables = a.write_tables()?;
         let shapes = curves
@@ -47,8 +48,9 @@ fn main() -> std::process::ExitCode {
         a.write_report(&tables, &figures)
     };
     match run() {
-        Ok(p) => {
-            println!("{}", p.display());
+        Ok(files) => {
+            println!("{}", files.markdown.display());
+            println!("{}", files.html.display());
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {

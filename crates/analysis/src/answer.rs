@@ -121,25 +121,49 @@ fn names(v: &[String]) -> String {
         .join(", ")
 }
 
-/// The answer's lines (Markdown), or nothing when the study holds neither a comparison with
-/// `none` at one grid point nor stability evidence.
-pub fn answer(study: &Study, agg: &Aggregate, stability: Option<&Stability>) -> Vec<String> {
+/// One paragraph of the answer: a lead sentence and the list under it, in the report's inline
+/// marks (`` `name` ``, `**bold**`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub lead: String,
+    pub items: Vec<String>,
+}
+
+impl Part {
+    fn lead(lead: String) -> Part {
+        Part {
+            lead,
+            items: Vec::new(),
+        }
+    }
+}
+
+/// Adds an item to the list of the last paragraph (every item follows a lead).
+fn item(out: &mut [Part], text: String) {
+    if let Some(p) = out.last_mut() {
+        p.items.push(text);
+    }
+}
+
+/// The answer's paragraphs, or nothing when the study holds neither a comparison with `none`
+/// at one grid point nor stability evidence.
+pub fn answer(study: &Study, agg: &Aggregate, stability: Option<&Stability>) -> Vec<Part> {
     let mut out = Vec::new();
     accuracy(study, agg, &mut out);
     if let Some(st) = stability {
         stable(st, &mut out);
     } else if study.settings.stability_study.is_some() {
-        out.push(format!(
+        out.push(Part::lead(format!(
             "**Stability across learning rates:** no results of `{}` beside this study yet \
              (`clipbench run experiments/{}.toml`, then `clipbench report` again).",
             study.settings.stability_study.as_deref().unwrap_or(""),
             study.settings.stability_study.as_deref().unwrap_or("")
-        ));
+        )));
     }
     out
 }
 
-fn accuracy(study: &Study, agg: &Aggregate, out: &mut Vec<String>) {
+fn accuracy(study: &Study, agg: &Aggregate, out: &mut Vec<Part>) {
     if study.n_points() != 1 || agg.paired.is_empty() {
         return;
     }
@@ -178,39 +202,45 @@ fn accuracy(study: &Study, agg: &Aggregate, out: &mut Vec<String>) {
         .find(|g| g.strategy == BASELINE)
         .map(|g| pct(g.sel_acc.mean, 2))
         .unwrap_or_else(|| "–".into());
-    out.push(format!(
+    out.push(Part::lead(format!(
         "**Accuracy at convergence** (test accuracy at each run's validation-selected epoch; \
          each strategy minus `none` ({base}%) on the same seed, up to {n_seeds} seeds; mean Δ \
          with its 95% t-interval; p Holm-adjusted over {m} comparisons, α = {ALPHA}):"
-    ));
-    out.push(if better.is_empty() {
-        "- Beat `none`: no strategy.".to_string()
-    } else {
-        format!("- Beat `none`: {}.", better.join("; "))
-    });
+    )));
+    item(
+        out,
+        if better.is_empty() {
+            "Beat `none`: no strategy.".to_string()
+        } else {
+            format!("Beat `none`: {}.", better.join("; "))
+        },
+    );
     if !worse.is_empty() {
-        out.push(format!("- Worse than `none`: {}.", worse.join("; ")));
+        item(out, format!("Worse than `none`: {}.", worse.join("; ")));
     }
     if !same.is_empty() {
-        out.push(format!(
-            "- Not distinguishable from `none` at this number of seeds: {}.",
-            same.join("; ")
-        ));
+        item(
+            out,
+            format!(
+                "Not distinguishable from `none` at this number of seeds: {}.",
+                same.join("; ")
+            ),
+        );
     }
 }
 
-fn stable(st: &Stability, out: &mut Vec<String>) {
+fn stable(st: &Stability, out: &mut Vec<Part>) {
     let base = st.rows.iter().find(|r| r.strategy == BASELINE);
     let mut rows: Vec<&StableLr> = st.rows.iter().collect();
     rows.sort_by_key(|r| strategy_rank(&r.strategy));
-    out.push(format!(
+    out.push(Part::lead(format!(
         "**Stability across learning rates** (study `{}`: {}, lr ∈ {{{}}}; the largest lr at \
          which a strategy still learns — no run diverged and the mean accuracy is ≥ 90% of its \
          best — and, per seed, the largest lr at which that seed's run did):",
         st.study,
         st.optimizer,
         st.lrs.iter().map(|l| lr(*l)).collect::<Vec<_>>().join(", ")
-    ));
+    )));
     let cell = |r: &StableLr| {
         format!(
             "`{}` {} ({})",
@@ -220,10 +250,13 @@ fn stable(st: &Stability, out: &mut Vec<String>) {
         )
     };
     let Some(base) = base else {
-        out.push(format!(
-            "- {}.",
-            rows.iter().map(|r| cell(r)).collect::<Vec<_>>().join("; ")
-        ));
+        item(
+            out,
+            format!(
+                "{}.",
+                rows.iter().map(|r| cell(r)).collect::<Vec<_>>().join("; ")
+            ),
+        );
         return;
     };
     let b = base.learns.unwrap_or(0.0);
@@ -234,35 +267,44 @@ fn stable(st: &Stability, out: &mut Vec<String>) {
             .collect()
     };
     let (wider, narrower, same) = (pick(&|x| x > b), pick(&|x| x < b), pick(&|x| x == b));
-    out.push(format!(
-        "- `none` still learns up to lr {} ({}).",
-        base.learns.map_or("none".into(), lr),
-        st.per_seed.get(BASELINE).map_or(String::new(), spread)
-    ));
-    out.push(if wider.is_empty() {
-        "- Widen the range beyond `none`'s: no strategy.".to_string()
-    } else {
+    item(
+        out,
         format!(
-            "- Widen the range beyond `none`'s: {}.",
-            rows.iter()
-                .filter(|r| wider.contains(&r.strategy))
-                .map(|r| cell(r))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    });
+            "`none` still learns up to lr {} ({}).",
+            base.learns.map_or("none".into(), lr),
+            st.per_seed.get(BASELINE).map_or(String::new(), spread)
+        ),
+    );
+    item(
+        out,
+        if wider.is_empty() {
+            "Widen the range beyond `none`'s: no strategy.".to_string()
+        } else {
+            format!(
+                "Widen the range beyond `none`'s: {}.",
+                rows.iter()
+                    .filter(|r| wider.contains(&r.strategy))
+                    .map(|r| cell(r))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        },
+    );
     if !narrower.is_empty() {
-        out.push(format!(
-            "- Narrow it: {}.",
-            rows.iter()
-                .filter(|r| narrower.contains(&r.strategy))
-                .map(|r| cell(r))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
+        item(
+            out,
+            format!(
+                "Narrow it: {}.",
+                rows.iter()
+                    .filter(|r| narrower.contains(&r.strategy))
+                    .map(|r| cell(r))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        );
     }
     if !same.is_empty() {
-        out.push(format!("- The same as `none`: {}.", names(&same)));
+        item(out, format!("The same as `none`: {}.", names(&same)));
     }
     // Divergence is the other half of stability: where does each strategy stop being finite?
     let nd = |r: &StableLr| r.no_divergence.map_or("none".into(), lr);
@@ -271,18 +313,21 @@ fn stable(st: &Stability, out: &mut Vec<String>) {
         .filter(|r| r.no_divergence.is_some() && r.no_divergence == st.lrs.last().copied())
         .map(|r| r.strategy.clone())
         .collect();
-    out.push(format!(
-        "- Largest lr without any diverged run: {}{}.",
-        rows.iter()
-            .map(|r| format!("`{}` {}", r.strategy, nd(r)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        if never.is_empty() {
-            String::new()
-        } else {
-            format!(" ({} never diverge on this grid)", names(&never))
-        }
-    ));
+    item(
+        out,
+        format!(
+            "Largest lr without any diverged run: {}{}.",
+            rows.iter()
+                .map(|r| format!("`{}` {}", r.strategy, nd(r)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if never.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} never diverge on this grid)", names(&never))
+            }
+        ),
+    );
     // At the first lr where `none` no longer learns, what does each strategy still reach?
     if let Some(fail) = st
         .lrs
@@ -300,12 +345,15 @@ fn stable(st: &Stability, out: &mut Vec<String>) {
             .map(|(s, a)| format!("`{s}` {}%", pct(*a, 1)))
             .collect();
         if !accs.is_empty() {
-            out.push(format!(
-                "- At lr {}, the first where `none` no longer learns, mean accuracy of the \
+            item(
+                out,
+                format!(
+                    "At lr {}, the first where `none` no longer learns, mean accuracy of the \
                  completed runs: {}.",
-                lr(fail),
-                accs.join(", ")
-            ));
+                    lr(fail),
+                    accs.join(", ")
+                ),
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 //! them with polars, computes the statistics, and writes the tables, figures and report.
 //!
 //! Data flows one way: run files → [`Study`] (manifests, summaries) + [`Logs`] (metrics.jsonl
-//! in polars) → [`Aggregate`] → `tables/`, `figures/`, `report.md`. This crate never links
+//! in polars) → [`Aggregate`] → `tables/`, `figures/`, `report.md`, `report.html`. This crate never links
 //! dfdx or the training crates: the runner and the analysis talk only through files.
 //!
 //! ```no_run
@@ -11,7 +11,7 @@
 //! let a = Analysis::load(std::path::Path::new("results/smoke"), &Options::default())?;
 //! let tables = a.write_tables()?;
 //! let figures = a.plot(None, &clipbench_analysis::figures::Format::ALL)?;
-//! a.write_report(&tables, &figures)?;
+//! a.write_report(&tables, &figures)?; // report.md and report.html
 //! # Ok(()) }
 //! ```
 
@@ -43,6 +43,7 @@ pub use error::{AnalysisError, Result};
 pub use figures::ShapeCurve;
 pub use logs::Logs;
 pub use plot::FigureFile;
+pub use report::ReportFiles;
 pub use study::Study;
 pub use tables::TableFiles;
 
@@ -107,8 +108,12 @@ impl Analysis {
         )
     }
 
-    /// Writes `report.md` beside `runs/`.
-    pub fn write_report(&self, tables: &TableFiles, figures: &[FigureFile]) -> Result<PathBuf> {
+    /// Writes `report.md` and `report.html` beside `runs/`.
+    pub fn write_report(
+        &self,
+        tables: &TableFiles,
+        figures: &[FigureFile],
+    ) -> Result<report::ReportFiles> {
         report::write_report(
             &self.study,
             &self.agg,

@@ -15,6 +15,8 @@ use crate::study::{grid_label, Study};
 pub struct FigureFile {
     /// First file written (the PNG when PNG is among the formats).
     pub path: PathBuf,
+    /// The SVG written with it, when SVG is among the formats (report.html inlines it).
+    pub svg: Option<PathBuf>,
     pub caption: String,
 }
 
@@ -31,8 +33,16 @@ pub fn plot_study(
     let curves = StepCurves::compute(study, logs)?;
     let mut out = Vec::new();
     let mut add = |paths: Vec<PathBuf>, caption: String| {
+        let svg = paths
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "svg"))
+            .cloned();
         if let Some(p) = paths.into_iter().next() {
-            out.push(FigureFile { path: p, caption });
+            out.push(FigureFile {
+                path: p,
+                svg,
+                caption,
+            });
         }
     };
     let n_seeds = study

@@ -32,7 +32,7 @@ fn missing_summary_is_skipped_and_reported() -> TestResult {
     assert_eq!(a.study.skipped[0].dir, run);
     assert!(a.study.skipped[0].reason.contains("no summary.json"));
     let tables = a.write_tables()?;
-    let report = std::fs::read_to_string(a.write_report(&tables, &[])?)?;
+    let report = std::fs::read_to_string(a.write_report(&tables, &[])?.markdown)?;
     assert!(report.contains(&run.display().to_string()), "{report}");
     let pact = a
         .agg

@@ -298,7 +298,7 @@ fn tiny_study_tables_match_independent_computation() -> TestResult {
     }
 
     // Report: setup, tables, figures and findings computed from the numbers.
-    let text = std::fs::read_to_string(report)?;
+    let text = std::fs::read_to_string(report.markdown)?;
     // Schema 1 runs declare no strategy properties: no sentence that needs them.
     for unwanted in ["acts as plain ReLU", "learned nothing", "trained its θ"] {
         assert!(!text.contains(unwanted), "{unwanted:?} in:\n{text}");

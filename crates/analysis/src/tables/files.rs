@@ -1,5 +1,6 @@
 //! Writes a study's `tables/` directory: every table as files (atomically), and the
-//! Markdown versions handed back for the report to embed.
+//! paper-ready tables handed back for the reports to embed (report.md as Markdown, report.html
+//! as sortable HTML tables: both rendered from the same cells).
 
 use std::path::{Path, PathBuf};
 
@@ -11,16 +12,17 @@ use crate::tables::paired::{paired_table, paired_text};
 use crate::tables::power::power_text;
 use crate::tables::runs::runs_table;
 use crate::tables::summary::{summary_table, summary_text};
+use crate::tables::text::TextTable;
 use crate::tables::write_parquet;
 
-/// The Markdown tables (the report embeds them) and the files written.
+/// The paper-ready tables (the reports embed them) and the files written.
 #[derive(Clone, Debug, Default)]
 pub struct TableFiles {
-    pub summary_md: String,
-    pub paired_md: Option<String>,
-    pub lr_md: Option<String>,
-    pub stable_lr_md: Option<String>,
-    pub power_md: String,
+    pub summary: TextTable,
+    pub paired: Option<TextTable>,
+    pub lr: Option<TextTable>,
+    pub stable_lr: Option<TextTable>,
+    pub power: TextTable,
     pub written: Vec<PathBuf>,
 }
 
@@ -42,8 +44,7 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
     write_parquet(&mut summary.to_frame()?, &path)?;
     w.push(path);
     let text = summary_text(study, &agg.groups);
-    files.summary_md = text.markdown();
-    write(&dir.join("summary.md"), &files.summary_md, w)?;
+    write(&dir.join("summary.md"), &text.markdown(), w)?;
     let caption = format!(
         "Study {}: test accuracy at the validation-selected epoch and at the last epoch \
          (mean ± std over seeds, completed runs), divergences (Wilson 95% interval), steps \
@@ -56,6 +57,7 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
         &text.latex(&caption, &format!("tab:{}-summary", study.name)),
         w,
     )?;
+    files.summary = text;
 
     write(&dir.join("runs.csv"), &runs_table(study, agg).to_csv(), w)?;
 
@@ -66,8 +68,7 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
             w,
         )?;
         let t = paired_text(study, agg);
-        let md = t.markdown();
-        write(&dir.join("paired.md"), &md, w)?;
+        write(&dir.join("paired.md"), &t.markdown(), w)?;
         let caption = format!(
             "Study {}: each strategy against none over shared seeds (test accuracy at the \
              selected epoch, percentage points): mean difference, 95% t and BCa intervals, \
@@ -80,13 +81,12 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
             &t.latex(&caption, &format!("tab:{}-paired", study.name)),
             w,
         )?;
-        files.paired_md = Some(md);
+        files.paired = Some(t);
     }
     if !agg.lr.is_empty() {
         write(&dir.join("lr.csv"), &lr_table(agg).to_csv(), w)?;
         let t = lr_text(agg);
-        let md = t.markdown();
-        write(&dir.join("lr.md"), &md, w)?;
+        write(&dir.join("lr.md"), &t.markdown(), w)?;
         let caption = format!(
             "Study {}: divergence rate (Wilson 95% interval) and test accuracy at the \
              selected epoch (completed runs) per learning rate.",
@@ -98,8 +98,7 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
             w,
         )?;
         let s = stable_text(agg);
-        let smd = s.markdown();
-        write(&dir.join("stable_lr.md"), &smd, w)?;
+        write(&dir.join("stable_lr.md"), &s.markdown(), w)?;
         write(
             &dir.join("stable_lr.tex"),
             &s.latex(
@@ -111,10 +110,10 @@ pub fn write_tables(study: &Study, agg: &Aggregate, dir: &Path) -> Result<TableF
             ),
             w,
         )?;
-        files.lr_md = Some(md);
-        files.stable_lr_md = Some(smd);
+        files.lr = Some(t);
+        files.stable_lr = Some(s);
     }
-    files.power_md = power_text(agg).markdown();
-    write(&dir.join("power.md"), &files.power_md, w)?;
+    files.power = power_text(agg);
+    write(&dir.join("power.md"), &files.power.markdown(), w)?;
     Ok(files)
 }

@@ -5,7 +5,8 @@
 //! - `aggregate` → `RESULTS_DIR/tables/` (summary.{csv,parquet,md,tex}, runs.csv, paired.*,
 //!   lr.* and stable_lr.* for lr grids, power.md);
 //! - `plot` → `RESULTS_DIR/figures/` (PNG and SVG);
-//! - `report` → both, then `RESULTS_DIR/report.md`.
+//! - `report` → both, then `RESULTS_DIR/report.md` and `RESULTS_DIR/report.html` (the same
+//!   sections; the HTML page self-contained, with inline SVG figures and sortable tables).
 //!
 //! The function-shape figure evaluates the strategies' real f32 kernels, exactly as
 //! `clipbench curves` does, and hands the data to the analysis crate (which must not link the
@@ -225,8 +226,9 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     let a = load(&args.results_dir, &args.stats)?;
     let t = tables(&a)?;
     let f = figures(&a, &args.figs)?;
-    let path = a.write_report(&t, &f)?;
-    println!("{}", path.display());
+    let files = a.write_report(&t, &f)?;
+    println!("{}", files.markdown.display());
+    println!("{}", files.html.display());
     Ok(())
 }
 
