@@ -16,7 +16,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CoreError> {
         _ => Path::new("."),
     };
     let io = |e: std::io::Error| CoreError::io(path, e);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| CoreError::io(dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    // tempfile makes its files 0600; results are shared (a Slurm group, a web server), so
+    // create it as a plain file would be: 0666 less the umask.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| CoreError::io(dir, e))?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
@@ -106,6 +111,21 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("no/such/dir"), "{err}");
+        Ok(())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_written_file_has_a_plain_files_permissions() -> Result<(), Box<dyn std::error::Error>>
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, b"")?;
+        let atomic = dir.path().join("atomic");
+        write_atomic(&atomic, b"")?;
+        let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
+        assert_eq!(mode(&atomic)?, mode(&plain)?, "umask applied as to any file");
         Ok(())
     }
 }

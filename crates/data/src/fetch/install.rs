@@ -29,9 +29,13 @@ where
     F: FnOnce(&mut dyn Write) -> Result<(), DataError>,
 {
     std::fs::create_dir_all(dest_dir).map_err(io_err(dest_dir, "creating directory"))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".part")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&format!(".{file_name}.")).suffix(".part");
+    // A data directory is often shared: a plain file's permissions (0666 less the umask), not
+    // tempfile's 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder
         .tempfile_in(dest_dir)
         .map_err(io_err(dest_dir, "creating temp file in"))?;
     let tmp_path = tmp.path().to_path_buf();
