@@ -29,8 +29,9 @@ where
     F: FnOnce(&mut dyn Write) -> Result<(), DataError>,
 {
     std::fs::create_dir_all(dest_dir).map_err(io_err(dest_dir, "creating directory"))?;
+    let prefix = format!(".{file_name}.");
     let mut builder = tempfile::Builder::new();
-    builder.prefix(&format!(".{file_name}.")).suffix(".part");
+    builder.prefix(&prefix).suffix(".part");
     // A data directory is often shared: a plain file's permissions (0666 less the umask), not
     // tempfile's 0600.
     #[cfg(unix)]
