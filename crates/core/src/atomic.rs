@@ -21,7 +21,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CoreError> {
     // create it as a plain file would be: 0666 less the umask.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| CoreError::io(dir, e))?;
+    let mut tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| CoreError::io(dir, e))?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
@@ -116,8 +118,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_written_file_has_a_plain_files_permissions() -> Result<(), Box<dyn std::error::Error>>
-    {
+    fn a_written_file_has_a_plain_files_permissions() -> Result<(), Box<dyn std::error::Error>> {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir()?;
         let plain = dir.path().join("plain");
@@ -125,7 +126,11 @@ mod tests {
         let atomic = dir.path().join("atomic");
         write_atomic(&atomic, b"")?;
         let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode() & 0o777);
-        assert_eq!(mode(&atomic)?, mode(&plain)?, "umask applied as to any file");
+        assert_eq!(
+            mode(&atomic)?,
+            mode(&plain)?,
+            "umask applied as to any file"
+        );
         Ok(())
     }
 }

@@ -37,6 +37,25 @@ pub fn die_with_parent(parent: u32) -> Result<(), SweepError> {
     Ok(())
 }
 
+/// How long a worker waits for a run's lock before calling the run busy.
+const BUSY_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The run's lock, waiting up to [`BUSY_GRACE`]: a worker of a runner that was just killed
+/// is gone from the process table (its memory released) a moment before the kernel closes
+/// its files and so its lock; a runner restarted at once must not call that run busy.
+fn acquire_soon(path: &Path, what: &str) -> Result<Option<FileLock>, SweepError> {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(lock) = FileLock::try_acquire(path, what)? {
+            return Ok(Some(lock));
+        }
+        if start.elapsed() >= BUSY_GRACE {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Reads a planned run's config; the run directory's name must be its run id.
 pub fn read_config(config: &Path, out: &Path) -> Result<RunConfig, SweepError> {
     let text = std::fs::read_to_string(config).map_err(|e| SweepError::io(config, e))?;
@@ -68,8 +87,7 @@ pub fn run_planned(
     let cfg = read_config(config, out)?;
     let id = cfg.run_id();
     let lock_path = run_lock_file(config);
-    let Some(_lock) = FileLock::try_acquire(&lock_path, &format!("clipbench run-worker {id}"))?
-    else {
+    let Some(_lock) = acquire_soon(&lock_path, &format!("clipbench run-worker {id}"))? else {
         return Err(SweepError::Busy {
             run_id: id,
             holder: FileLock::holder(&lock_path),

@@ -1,5 +1,5 @@
-//! The worker's ownership rules, without training: a run whose lock is held elsewhere is
-//! refused (busy), a complete run is skipped, a directory not named after the run is refused.
+//! The worker's ownership rules: a run whose lock is held elsewhere is refused (busy) after a
+//! short grace, a lock released within it is taken, a complete run is skipped, a directory not named after the run is refused.
 
 use std::path::Path;
 
@@ -35,6 +35,27 @@ fn a_run_locked_by_another_process_is_refused_as_busy() -> Res {
         other => panic!("expected Busy, got {other:?}"),
     }
     assert!(!r.dir.exists(), "nothing was written");
+    Ok(())
+}
+
+#[test]
+fn a_lock_released_moments_later_is_waited_for() -> Res {
+    // A killed runner's worker releases its lock a moment after it leaves the process table;
+    // the restarted runner's worker must take the run, not call it busy.
+    let dir = tempfile::tempdir()?;
+    let plan = tiny(dir.path())?;
+    write_plan_files(&plan.root, &plan.runs)?;
+    let r = &plan.runs[0];
+    let cfg = plan_file(&plan.root, &r.run_id);
+    let held = FileLock::try_acquire(&run_lock_file(&cfg), "a dying worker")?
+        .ok_or("lock should be free")?;
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    let outcome = run_planned(&cfg, &r.dir, dir.path());
+    release.join().map_err(|_| "release thread panicked")?;
+    assert!(matches!(outcome?, WorkerOutcome::Ran(_)));
     Ok(())
 }
 
