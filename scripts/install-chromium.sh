@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs Chromium from the distribution's packages (Debian bookworm: `chromium`) for the
-# browser test of report.html (crates/analysis/tests/report_browser.rs). Idempotent: does
+# browser test of report.html (crates/cli/tests/report_browser.rs). Idempotent: does
 # nothing when a Chromium is already on PATH. Needs root for apt-get; without root it says
 # so and exits 0, and the browser test then prints its skip message.
 #   sudo bash scripts/install-chromium.sh
