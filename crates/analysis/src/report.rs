@@ -421,7 +421,9 @@ fn seconds(study: &Study, f: fn(&crate::study::Run) -> f64) -> String {
     let unknown = study.runs.len() - t.len();
     if unknown > 0 {
         s.push_str(&format!(
-            " ({unknown} runs without a separate record left out)"
+            " ({unknown} of {} runs left out: written before clipbench recorded this time \
+             apart from the rest)",
+            study.runs.len()
         ));
     }
     s
