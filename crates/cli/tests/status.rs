@@ -234,3 +234,77 @@ fn status_names_every_state_and_retry_failed_reruns_only_failed_runs() -> Res {
     );
     Ok(())
 }
+
+const TUNED: &str = r#"name = "tt"
+dataset = "synthetic"
+strategies = ["none", "tanh-learnable"]
+seeds = [1]
+epochs = 1
+batch_size = 32
+log_every = 2
+train_limit = 128
+test_limit = 64
+
+[model]
+input = [3, 32, 32]
+
+[optimizer]
+kind = "sgd"
+lr = 0.01
+
+[tune]
+budget = 2
+seeds = [1001]
+[tune.space]
+"optimizer.lr" = { log = [0.001, 0.1] }
+"#;
+
+/// A tuned study: status shows the tuning stage (before the final stage is planned), and
+/// `--retry-failed` retries a failed tuning run, selects, and leaves the final stage's
+/// never-started runs to a plain rerun instead of running them.
+#[test]
+fn retry_failed_in_a_tuned_study_retries_tuning_runs_and_starts_nothing_else() -> Res {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path();
+    std::fs::write(dir.join("study.toml"), TUNED)?;
+    let out = run(dir, &["run", "study.toml", "--dry-run"], "")?;
+    let tune_ids: Vec<String> = ok(&out)?
+        .lines()
+        .map(serde_json::from_str::<serde_json::Value>)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|v| v["stage"] == "tune")
+        .filter_map(|v| v["run_id"].as_str().map(String::from))
+        .collect();
+    assert_eq!(tune_ids.len(), 4);
+    let victim = tune_ids[1].clone();
+    let out = run(dir, &["run", "study.toml"], &victim)?;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    let out = run(dir, &["status", "results/tt", "--json"], "")?;
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)?)?;
+    assert_eq!(v["stages"][0]["stage"], "tune");
+    assert_eq!(v["stages"][0]["counts"]["failed"], 1);
+    assert_eq!(v["stages"][0]["counts"]["complete"], 3);
+    assert_eq!(v["stages"][1]["stage"], "final");
+    assert_eq!(v["stages"][1]["counts"]["runs"], 0, "not planned yet");
+    assert_eq!(states(&v)[&victim], "failed");
+
+    let out = ok(&run(dir, &["run", "study.toml", "--retry-failed"], "")?)?;
+    assert!(
+        out.contains(&format!("retrying 1 failed of 4 runs: {victim}")),
+        "{out}"
+    );
+    assert!(out.contains("selection written"), "{out}");
+    assert!(out.contains("no failed runs among 2"), "{out}");
+    assert!(
+        !dir.join("results/tt/runs").exists(),
+        "the final stage's runs are not started by --retry-failed"
+    );
+    let out = ok(&run(dir, &["run", "study.toml"], "")?)?;
+    assert!(out.contains("final stage, 2 runs"), "{out}");
+    let out = run(dir, &["status", "results/tt", "--json"], "")?;
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)?)?;
+    assert_eq!(v["totals"]["complete"], 6);
+    Ok(())
+}

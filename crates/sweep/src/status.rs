@@ -126,13 +126,14 @@ impl StageStatus {
 /// Every stage of the study at `root`: `tuning/` first when there is one.
 pub fn study_status(root: &Path, tools: &SlurmTools) -> Result<Vec<StageStatus>, SweepError> {
     let is_stage = |d: &Path| d.join("plan").is_dir() || d.join("runs").is_dir();
-    if !is_stage(root) {
+    let tuning = root.join("tuning");
+    // A tuned study whose final stage is not planned yet has only tuning/.
+    if !is_stage(root) && !is_stage(&tuning) {
         return Err(SweepError::NotAStudy {
             dir: root.to_path_buf(),
         });
     }
     let mut stages = Vec::new();
-    let tuning = root.join("tuning");
     if is_stage(&tuning) {
         stages.push(StageStatus::load(&tuning, "tune", tools)?);
     }

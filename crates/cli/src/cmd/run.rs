@@ -245,8 +245,15 @@ fn retry_plan(plan: &RunPlan, cx: &Ctx) -> anyhow::Result<Option<RunPlan>> {
     let mut p = plan.clone();
     p.runs.retain(|r| failed.contains(&r.run_id));
     if p.runs.is_empty() {
+        let incomplete = plan
+            .runs
+            .iter()
+            .filter(|r| !run_state(&r.dir, &r.run_id).is_complete())
+            .count();
         println!(
-            "{}: no failed runs among {} (see `clipbench status {}`): nothing to retry",
+            "{}: no failed runs among {} (see `clipbench status {}`): nothing to retry; \
+             {incomplete} not complete (pending, partial or running): a rerun without \
+             --retry-failed runs them",
             plan.study,
             plan.runs.len(),
             plan.root.display()
