@@ -4,8 +4,10 @@
 //! directory only (no study file): the states are defined in `clipbench_sweep::status`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clipbench_sweep::slurm_state::SlurmTools;
 use clipbench_sweep::status::{study_status, RunCondition, StageStatus};
 use serde_json::{json, Value};
@@ -21,15 +23,16 @@ pub struct Args {
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let stages = study_status(&a.study, &SlurmTools::default())?;
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&to_json(&a.study, &stages))?
-        );
+    let text = if a.json {
+        serde_json::to_string_pretty(&to_json(&a.study, &stages))? + "\n"
     } else {
-        print!("{}", table(&a.study, &stages));
+        table(&a.study, &stages)
+    };
+    // A closed stdout (`| head`) ends the listing quietly instead of panicking in print!.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r.context("writing the status to stdout")?),
     }
-    Ok(())
 }
 
 fn counts(runs: &[&clipbench_sweep::status::RunRow]) -> Value {
