@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use clipbench_analysis::study::strategy_rank;
 use clipbench_sweep::slurm_state::SlurmTools;
 use clipbench_sweep::status::{study_status, RunCondition, StageStatus};
 use serde_json::{json, Value};
@@ -127,7 +128,10 @@ fn table(root: &std::path::Path, stages: &[StageStatus]) -> String {
         "detail".into(),
     ]];
     for s in stages {
-        for r in &s.runs {
+        // Registry order, as in every table of the analysis; then seed and run id.
+        let mut runs: Vec<_> = s.runs.iter().collect();
+        runs.sort_by_key(|r| (strategy_rank(&r.strategy), r.seed, r.run_id.clone()));
+        for r in runs {
             let mut detail = r.error.clone().unwrap_or_default();
             if let Some(l) = &r.log {
                 detail.push_str(&format!(" (log: {})", l.display()));
@@ -148,7 +152,9 @@ fn table(root: &std::path::Path, stages: &[StageStatus]) -> String {
     head.extend(RunCondition::ALL.iter().map(|c| c.name().to_string()));
     let mut rows = vec![head];
     for s in stages {
-        for (strategy, m) in s.by_strategy() {
+        let mut by: Vec<_> = s.by_strategy().into_iter().collect();
+        by.sort_by_key(|(k, _)| strategy_rank(k));
+        for (strategy, m) in by {
             let mut row = vec![
                 s.stage.to_string(),
                 strategy,
