@@ -132,7 +132,9 @@ pub fn render(
          all runs, the max over every step. A spike is a logged step whose norm exceeds {}× \
          its run's median. θ is the mean final θ (PACT: α); \"Clipped\" is the mean share of \
          activations in the saturated region. Bold: the best value of the column. Files: \
-         `tables/summary.{{csv,parquet,md,tex}}`, `tables/runs.csv` (one row per run).\n",
+         `tables/summary.{{csv,parquet,md,tex}}`, `tables/runs.csv` (one row per run), \
+         `tables/steps.parquet` and `tables/epochs.parquet` (every step and epoch record of \
+         every run, one flat column per field and layer, for pandas or polars).\n",
         agg.options_bootstrap_samples,
         pct(agg.target.acc, 2),
         agg.target.source,
