@@ -60,8 +60,6 @@ pub struct SlurmView {
     pub jobs: Vec<JobView>,
     /// Why task states are missing (commands not installed or failing), for the output.
     pub notes: Vec<String>,
-    /// Whether a command answered, so that "not active" means something.
-    pub queried: bool,
 }
 
 /// States in which a task is queued or running (Slurm's long names).
@@ -87,8 +85,7 @@ impl SlurmView {
             return view;
         }
         for sub in subs {
-            view.jobs
-                .push(job_view(sub, tools, &mut view.notes, &mut view.queried));
+            view.jobs.push(job_view(sub, tools, &mut view.notes));
         }
         view.notes.sort();
         view.notes.dedup();
@@ -104,12 +101,7 @@ impl SlurmView {
     }
 }
 
-fn job_view(
-    sub: Submission,
-    tools: &SlurmTools,
-    notes: &mut Vec<String>,
-    queried: &mut bool,
-) -> JobView {
+fn job_view(sub: Submission, tools: &SlurmTools, notes: &mut Vec<String>) -> JobView {
     let mut states = vec![None; sub.runs.len()];
     // sacct knows finished tasks as well; squeue only the queued and running ones.
     match ask(
@@ -117,7 +109,6 @@ fn job_view(
         &["-n", "-P", "-X", "-j", &sub.job_id, "-o", "JobID,State"],
     ) {
         Ok(out) => {
-            *queried = true;
             for line in out.lines() {
                 let Some((id, state)) = line.split_once('|') else {
                     continue;
@@ -139,7 +130,6 @@ fn job_view(
             &["-h", "-r", "-j", &sub.job_id, "-o", "%i %T"],
         ) {
             Ok(out) => {
-                *queried = true;
                 for line in out.lines() {
                     let mut f = line.split_whitespace();
                     let (Some(id), Some(state)) = (f.next(), f.next()) else {

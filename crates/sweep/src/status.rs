@@ -238,12 +238,10 @@ fn failure(
     }
     let (job, i) = slurm.last_task(id)?;
     let log = job.log(i);
-    // A task counts as ended when Slurm says so, or (no Slurm command answered) when it left
-    // a log: it started, and no process holds the run's lock.
-    let ended = match &job.states[i] {
-        Some(s) => !is_active(s),
-        None => !slurm.queried,
-    };
+    // A task with a log started; it has ended unless Slurm calls it active. Without a state
+    // (sacct without accounting, squeue forgetting finished jobs, or no command at all) the
+    // log and the free run lock are the evidence: a task still running holds the lock.
+    let ended = job.states[i].as_deref().is_none_or(|s| !is_active(s));
     if !ended || !log.is_file() {
         return None;
     }

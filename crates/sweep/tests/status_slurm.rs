@@ -172,3 +172,31 @@ fn a_directory_without_plan_or_runs_is_no_study() -> Res {
     );
     Ok(())
 }
+
+/// Slurm without accounting (as scripts/slurm-up.sh sets it up): sacct fails, squeue has
+/// forgotten the finished job; the task that left a log is failed all the same.
+#[test]
+fn sacct_without_accounting_and_a_finished_job_still_mark_the_failure() -> Res {
+    let tmp = tempfile::tempdir()?;
+    let root = tmp.path().join("results/s");
+    study(&root)?;
+    let (sacct, squeue) = (tmp.path().join("sacct"), tmp.path().join("squeue"));
+    script(
+        &sacct,
+        "echo 'sacct: error: Slurm accounting storage is disabled' >&2\nexit 1\n",
+    )?;
+    script(&squeue, "exit 0\n")?;
+    let s = &study_status(&root, &SlurmTools { squeue, sacct })?[0];
+    let state = |id: &str| s.runs.iter().find(|r| r.run_id == id).map(|r| r.state);
+    assert_eq!(state(IDS[0]), Some(RunCondition::Failed));
+    assert_eq!(state(IDS[2]), Some(RunCondition::Pending));
+    assert!(
+        s.slurm
+            .notes
+            .iter()
+            .any(|n| n.contains("accounting storage is disabled")),
+        "{:?}",
+        s.slurm.notes
+    );
+    Ok(())
+}
