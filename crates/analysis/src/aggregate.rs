@@ -120,6 +120,8 @@ pub struct GroupRow {
     pub target_s: MedianCi,
     /// Runs that reached the target.
     pub n_reached: usize,
+    /// Mean training seconds per run, evaluation excluded (runs that did not record it apart
+    /// are left out: [`crate::study::Run::train_s`]).
     pub train_wall_s: f64,
 }
 
@@ -481,7 +483,7 @@ fn group_row(
         n_reached: target_steps.iter().filter(|s| s.is_finite()).count(),
         target_steps: median_ci(&target_steps, stats::LEVEL),
         target_s: median_ci(&target_s, stats::LEVEL),
-        train_wall_s: stats::mean(&finite(runs().map(|r| Some(r.summary.train_wall_s)))),
+        train_wall_s: stats::mean(&finite(runs().map(|r| Some(r.train_s())))),
     }
 }
 

@@ -24,6 +24,7 @@ pub mod figures;
 pub mod findings;
 mod frame;
 pub mod logs;
+pub mod long;
 pub mod plot;
 pub mod report;
 pub mod stats;
@@ -86,9 +87,16 @@ impl Analysis {
         self.study.root.join("figures")
     }
 
-    /// Writes `tables/`.
+    /// Writes `tables/`: the aggregated tables, then the long tables of every step and epoch
+    /// record (`steps.parquet`, `epochs.parquet`).
     pub fn write_tables(&self) -> Result<TableFiles> {
-        tables::write_tables(&self.study, &self.agg, &self.tables_dir())
+        let mut files = tables::write_tables(&self.study, &self.agg, &self.tables_dir())?;
+        files.written.extend(long::write_long_tables(
+            &self.study,
+            &self.logs,
+            &self.tables_dir(),
+        )?);
+        Ok(files)
     }
 
     /// Writes `figures/`; `shapes` are the curves of the function-shape figure (from

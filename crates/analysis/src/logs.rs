@@ -39,8 +39,8 @@ pub fn clip_col(layer: &str) -> String {
 }
 
 /// Bytes per parsed block (cut at a line end) and blocks parsed at once per thread.
-const BLOCK: usize = 8 << 20;
-const BLOCKS_PER_THREAD: usize = 4;
+pub(crate) const BLOCK: usize = 8 << 20;
+pub(crate) const BLOCKS_PER_THREAD: usize = 4;
 
 /// One metrics.jsonl line (README "Run directory and metrics", schema_version 1 or 2). Fields a
 /// kind does not have are None; fields this crate does not use are skipped unparsed.
@@ -67,7 +67,7 @@ struct Line<'a> {
 
 /// A `{"layer": value, ...}` object, kept as pairs in file order (no map, no allocation
 /// beyond one small vector; keys are borrowed from the line when they hold no escapes).
-struct Pairs<'a>(Vec<(Cow<'a, str>, Option<f64>)>);
+pub(crate) struct Pairs<'a>(pub(crate) Vec<(Cow<'a, str>, Option<f64>)>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
@@ -168,15 +168,15 @@ impl Cols {
 }
 
 /// A piece of one run's file that ends at a line end.
-struct Block {
-    run: usize,
+pub(crate) struct Block {
+    pub(crate) run: usize,
     /// 1-based number of the block's first line in its file.
-    first_line: usize,
-    bytes: Vec<u8>,
+    pub(crate) first_line: usize,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// Cuts a file into [`Block`]s without reading it whole.
-struct Blocks<'p> {
+pub(crate) struct Blocks<'p> {
     path: &'p Path,
     file: std::fs::File,
     run: usize,
@@ -188,7 +188,7 @@ struct Blocks<'p> {
 }
 
 impl<'p> Blocks<'p> {
-    fn new(path: &'p Path, run: usize, block: usize) -> Result<Self> {
+    pub(crate) fn new(path: &'p Path, run: usize, block: usize) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| AnalysisError::io(path, e))?;
         Ok(Blocks {
             path,

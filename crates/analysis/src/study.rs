@@ -51,6 +51,28 @@ impl Run {
         self.dir.join(METRICS)
     }
 
+    /// Seconds of training, evaluation excluded: the summary's `train_wall_s` where the summary
+    /// records evaluation apart (`eval_wall_s`); for older runs, whose `train_wall_s` includes
+    /// evaluation, the sum of timing.jsonl's per-epoch training seconds when it covers every
+    /// finished epoch of a run that did not diverge (a diverged run's last, partial epoch has
+    /// no timing line); else NaN (unknown), never the total with evaluation in it.
+    pub fn train_s(&self) -> f64 {
+        if let Some(t) = self.summary.training_wall_s() {
+            return t;
+        }
+        let n = self.summary.epochs_completed as usize;
+        if !self.diverged() && n > 0 && self.epoch_train_s.len() == n {
+            self.epoch_train_s.iter().sum()
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// Seconds of evaluation (NaN for runs that did not record it).
+    pub fn eval_s(&self) -> f64 {
+        self.summary.eval_wall_s.unwrap_or(f64::NAN)
+    }
+
     /// `optimizer.lr` of the run's config.
     pub fn lr(&self) -> Option<f64> {
         config_leaf(&self.manifest.config, "optimizer.lr").and_then(|v| v.as_f64())

@@ -142,7 +142,17 @@ pub struct Summary {
     /// that blew up) is written as null and read as +∞.
     #[serde(deserialize_with = "null_as_infinity")]
     pub max_grad_norm: f64,
+    /// Seconds spent in the training loops (the finished epochs' and, for a diverged run, the
+    /// epoch it diverged in). Runs written before `eval_wall_s` existed recorded the whole run
+    /// here, evaluation included: read it through [`Summary::training_wall_s`].
     pub train_wall_s: f64,
+    /// Seconds spent evaluating (validation and test after each epoch). Absent in runs written
+    /// before training and evaluation time were recorded apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_wall_s: Option<f64>,
+    /// Seconds of the whole training loop: training, evaluation and metrics output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_wall_s: Option<f64>,
 }
 
 fn last() -> String {
@@ -169,6 +179,12 @@ impl Summary {
             self.test_acc_at_selected = self.final_test_acc;
         }
         self
+    }
+
+    /// Training-only seconds, when the summary records them apart from evaluation (None for a
+    /// run written before that: its `train_wall_s` includes evaluation).
+    pub fn training_wall_s(&self) -> Option<f64> {
+        self.eval_wall_s.map(|_| self.train_wall_s)
     }
 
     /// Final θ of a clip layer (NaN when it was not finite).
@@ -198,6 +214,8 @@ mod tests {
         );
         assert!(s.final_theta("clip1").is_some_and(f64::is_nan));
         assert_eq!(s.max_grad_norm, f64::INFINITY);
+        assert_eq!(s.eval_wall_s, None);
+        assert_eq!(s.training_wall_s(), None, "1.0 s includes evaluation");
         Ok(())
     }
 

@@ -85,6 +85,18 @@ pub enum SweepError {
     Busy { run_id: String, holder: String },
     #[error("run {run_id}: {message}")]
     Run { run_id: String, message: String },
+    /// A file of a results directory that does not hold what it should.
+    #[error("{}: {message}", path.display())]
+    BadFile { path: PathBuf, message: String },
+    /// `clipbench status` / `--retry-failed` on a directory that is no study's results.
+    #[error(
+        "{}: not a study's results directory: it has neither plan/ nor runs/. A study \
+         directory is what `clipbench run STUDY.toml` writes, results/<study>/, holding \
+         plan/<run-id>.json (the planned runs), runs/<run-id>/ (their files), sweep.json, and \
+         for a tuned study tuning/ laid out the same way",
+        dir.display()
+    )]
+    NotAStudy { dir: PathBuf },
     #[error("slurm: {0}")]
     Slurm(String),
     #[error("{0}")]

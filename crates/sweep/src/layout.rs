@@ -129,6 +129,8 @@ mod tests {
             theta_projected: BTreeMap::new(),
             max_grad_norm: 1.0,
             train_wall_s: 0.1,
+            eval_wall_s: Some(0.05),
+            run_wall_s: Some(0.2),
         }
     }
 

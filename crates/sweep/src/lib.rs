@@ -8,6 +8,8 @@
 //!   budget for every strategy, selection on validation accuracy, the final stage after it.
 //! - [`layout`]: where a study's files live; [`lock`]: OS file locks; [`worker`]: one run in
 //!   its own process; [`report`]: outcomes and the one-line summary; [`progress`], [`signal`].
+//! - [`status`]: every run's state from a results directory alone (and what counts as failed);
+//!   [`slurm_state`]: the array tasks' states from sacct / squeue.
 
 pub mod error;
 pub mod grid;
@@ -19,8 +21,10 @@ pub mod progress;
 pub mod report;
 pub mod signal;
 pub mod slurm;
+pub mod slurm_state;
 pub mod source;
 pub mod spec;
+pub mod status;
 pub mod tune;
 pub mod worker;
 

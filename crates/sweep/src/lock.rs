@@ -75,6 +75,17 @@ impl FileLock {
         })
     }
 
+    /// Whether another process holds the lock on `path` now (false when the file is missing).
+    /// Probes with a shared lock on a read-only handle, released at once: the file is neither
+    /// created nor written. A holder that tries to take the lock in the same instant can miss
+    /// it (a worker then exits as busy), so this is for reporting, never for deciding who runs.
+    pub fn is_held(path: &Path) -> bool {
+        let Ok(file) = File::open(path) else {
+            return false;
+        };
+        matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
+    }
+
     /// Who holds `path` now, for messages.
     pub fn holder(path: &Path) -> String {
         holder(path)
@@ -97,7 +108,10 @@ mod tests {
             msg.contains(&format!("pid {}", std::process::id())),
             "{msg}"
         );
+        assert!(FileLock::is_held(&dir.path().join(".lock")));
         drop(first);
+        assert!(!FileLock::is_held(&dir.path().join(".lock")));
+        assert!(!FileLock::is_held(&dir.path().join("missing.lock")));
         let _third = FileLock::study(dir.path(), "clipbench run smoke")?;
         Ok(())
     }

@@ -120,6 +120,20 @@ impl SweepReport {
         })
     }
 
+    /// The report at `path` (`sweep.json`); None when there is none yet.
+    pub fn load(path: &Path) -> Result<Option<SweepReport>, SweepError> {
+        match std::fs::read(path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| SweepError::BadFile {
+                    path: path.to_path_buf(),
+                    message: format!("not a sweep report of this clipbench: {e}"),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(SweepError::io(path, e)),
+        }
+    }
+
     pub fn write(&self, path: &Path) -> Result<(), SweepError> {
         Ok(clipbench_train::sink::write_json_atomic(path, self)?)
     }

@@ -193,7 +193,7 @@ fn active_indices(squeue: &Path, job: &str) -> Result<BTreeSet<usize>, SweepErro
 }
 
 /// Earlier submissions of this study.
-fn submissions(root: &Path) -> Vec<Submission> {
+pub(crate) fn submissions(root: &Path) -> Vec<Submission> {
     let Ok(rd) = std::fs::read_dir(root.join("slurm")) else {
         return Vec::new();
     };

@@ -111,7 +111,9 @@ fn tables_section(b: &mut Vec<Block>, agg: &Aggregate, tables: &TableFiles) {
          all runs, the max over every step. A spike is a logged step whose norm exceeds {}× \
          its run's median. θ is the mean final θ (PACT: α); \"Clipped\" is the mean share of \
          activations in the saturated region. Bold: the best value of the column. Files: \
-         `tables/summary.{{csv,parquet,md,tex}}`, `tables/runs.csv` (one row per run).",
+         `tables/summary.{{csv,parquet,md,tex}}`, `tables/runs.csv` (one row per run), \
+         `tables/steps.parquet` and `tables/epochs.parquet` (every step and epoch record of \
+         every run, one flat column per field and layer, for pandas or polars).",
         agg.options_bootstrap_samples,
         pct(agg.target.acc, 2),
         agg.target.source,

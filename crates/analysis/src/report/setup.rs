@@ -70,7 +70,7 @@ pub(super) fn setup(study: &Study) -> Vec<Block> {
     };
     let seeds: BTreeSet<u64> = study.runs.iter().map(|r| r.seed).collect();
     let seeds: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         (
             "Runs",
             format!(
@@ -188,15 +188,18 @@ pub(super) fn setup(study: &Study) -> Vec<Block> {
                 distinct(study, |r| r.manifest.dfdx.clone())
             ),
         ),
-        ("Training time per run", {
-            let t: Vec<f64> = study.runs.iter().map(|r| r.summary.train_wall_s).collect();
-            format!(
-                "{} s mean, {} s total",
-                sig(crate::stats::mean(&t), 3),
-                sig(t.iter().sum(), 3)
-            )
-        }),
+        (
+            "Training time per run",
+            seconds(study, crate::study::Run::train_s),
+        ),
     ];
+    // Evaluation time only where runs recorded it apart (older runs did not).
+    if study.runs.iter().any(|r| r.summary.eval_wall_s.is_some()) {
+        rows.push((
+            "Evaluation time per run",
+            seconds(study, crate::study::Run::eval_s),
+        ));
+    }
     let mut out = vec![
         Block::Heading {
             level: 2,
@@ -218,4 +221,23 @@ pub(super) fn setup(study: &Study) -> Vec<Block> {
         });
     }
     out
+}
+
+/// "12.3 s mean, 123 s total" over the runs where `f` is known, saying how many it is not.
+fn seconds(study: &Study, f: fn(&crate::study::Run) -> f64) -> String {
+    let t: Vec<f64> = study.runs.iter().map(f).filter(|t| t.is_finite()).collect();
+    let mut s = format!(
+        "{} s mean, {} s total",
+        sig(crate::stats::mean(&t), 3),
+        sig(t.iter().sum(), 3)
+    );
+    let unknown = study.runs.len() - t.len();
+    if unknown > 0 {
+        s.push_str(&format!(
+            " ({unknown} of {} runs left out: written before clipbench recorded this time \
+             apart from the rest)",
+            study.runs.len()
+        ));
+    }
+    s
 }

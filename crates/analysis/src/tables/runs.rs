@@ -144,7 +144,11 @@ pub(super) fn runs_table(study: &Study, agg: &Aggregate) -> Table {
     }
     t.push(
         "train_wall_s",
-        Col::F64(runs.iter().map(|r| r.summary.train_wall_s).collect()),
+        Col::F64(runs.iter().map(|r| r.train_s()).collect()),
+    );
+    t.push(
+        "eval_wall_s",
+        Col::F64(runs.iter().map(|r| r.eval_s()).collect()),
     );
     t
 }

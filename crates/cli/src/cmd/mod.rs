@@ -9,6 +9,7 @@ mod bench;
 mod curves;
 mod data;
 mod run;
+mod status;
 mod strategies;
 mod train;
 
@@ -42,6 +43,9 @@ enum Command {
     BenchTrain(bench::Args),
     /// Run a study (experiments/*.toml): every run, resumable, locally or on Slurm.
     Run(run::Args),
+    /// Every run of a study and its state (pending, running, complete, diverged, failed,
+    /// partial), counts per strategy and stage, Slurm array states; --json for scripts.
+    Status(status::Args),
     /// One planned run of a study in its own process (started by `run`).
     #[command(hide = true)]
     RunWorker(run::WorkerArgs),
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(a) => train::verify(a),
         Command::BenchTrain(a) => bench::run(a),
         Command::Run(a) => run::run(a),
+        Command::Status(a) => status::run(a),
         Command::RunWorker(a) => run::worker(a),
         Command::Aggregate(a) => analysis::aggregate(a),
         Command::Plot(a) => analysis::plot(a),

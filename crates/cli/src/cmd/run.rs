@@ -16,6 +16,7 @@ use clipbench_sweep::local::{default_jobs, run_local, LocalOptions, WorkerComman
 use clipbench_sweep::report::{Outcome, SweepReport};
 use clipbench_sweep::signal::Interrupts;
 use clipbench_sweep::slurm::{submit_incomplete, wait_for, SlurmOptions, WaitOptions};
+use clipbench_sweep::slurm_state::SlurmTools;
 use clipbench_sweep::tune::select::TuneState;
 use clipbench_sweep::worker::{die_with_parent, run_planned, WorkerOutcome, EXIT_BUSY};
 use clipbench_sweep::{RunPlan, StudyPlan, SweepError, TunedStudy};
@@ -33,6 +34,10 @@ pub struct Args {
     /// Print the plan, one JSON object per run (with its run id and state), and exit.
     #[arg(long)]
     dry_run: bool,
+    /// Rerun only the failed runs (as `clipbench status` defines them), stage by stage;
+    /// pending and partial runs are left alone (a plain rerun resumes everything).
+    #[arg(long)]
+    retry_failed: bool,
     /// Results directory: the study's runs go to DIR/<study>/runs/<run-id>/.
     #[arg(long, default_value = "results")]
     results: PathBuf,
@@ -194,7 +199,10 @@ fn finish(report: &SweepReport) -> anyhow::Result<()> {
                 msg.push_str(&format!(" (log: {})", l.display()));
             }
         }
-        msg.push_str("\nrerun the same command to retry them (complete runs are kept)");
+        msg.push_str(
+            "\nrerun the same command to retry them (complete runs are kept), or add \
+             --retry-failed to rerun only the failed runs",
+        );
         bail!(msg);
     }
     if report.interrupted {
@@ -221,10 +229,65 @@ struct Ctx {
     data_dir: PathBuf,
     slurm: Option<(SlurmOptions, Option<WaitOptions>)>,
     interrupts: Interrupts,
+    retry_failed: bool,
+}
+
+/// With `--retry-failed`, the plan cut down to its failed runs (None: nothing to retry).
+fn retry_plan(plan: &RunPlan, cx: &Ctx) -> anyhow::Result<Option<RunPlan>> {
+    let tools = match &cx.slurm {
+        Some((o, _)) => SlurmTools {
+            squeue: o.squeue.clone(),
+            ..SlurmTools::default()
+        },
+        None => SlurmTools::default(),
+    };
+    let failed = clipbench_sweep::status::failed_runs(&plan.root, &tools)?;
+    let mut p = plan.clone();
+    p.runs.retain(|r| failed.contains(&r.run_id));
+    if p.runs.is_empty() {
+        let incomplete = plan
+            .runs
+            .iter()
+            .filter(|r| !run_state(&r.dir, &r.run_id).is_complete())
+            .count();
+        println!(
+            "{}: no failed runs among {} (see `clipbench status {}`): nothing to retry; \
+             {incomplete} not complete (pending, partial or running): a rerun without \
+             --retry-failed runs them",
+            plan.study,
+            plan.runs.len(),
+            plan.root.display()
+        );
+        return Ok(None);
+    }
+    println!(
+        "{}: retrying {} failed of {} runs: {}",
+        plan.study,
+        p.runs.len(),
+        plan.runs.len(),
+        p.runs
+            .iter()
+            .map(|r| r.run_id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(Some(p))
 }
 
 /// Runs (or submits) every incomplete run of `plan`.
 fn run_stage(plan: &RunPlan, cx: &Ctx) -> anyhow::Result<StageDone> {
+    let cut;
+    let plan = if cx.retry_failed {
+        match retry_plan(plan, cx)? {
+            Some(p) => {
+                cut = p;
+                &cut
+            }
+            None => return Ok(StageDone::Complete),
+        }
+    } else {
+        plan
+    };
     check_data(plan, &cx.data_dir)?;
     match cx.backend {
         Backend::Local => {
@@ -295,6 +358,12 @@ fn run_tuned(t: &TunedStudy, cx: &Ctx, study_file: &std::path::Path) -> anyhow::
     }
     let (selected, trials) = match t.tune_state() {
         TuneState::Done { selected, trials } => (selected, trials),
+        TuneState::Incomplete { complete, total } if cx.retry_failed => bail!(
+            "{}: only {complete} of {total} tuning runs are complete, and --retry-failed \
+             reruns failed runs only: rerun without it to run the rest (the final stage is \
+             chosen on a complete tuning stage)",
+            t.study
+        ),
         TuneState::Incomplete { complete, total } => bail!(
             "{}: only {complete} of {total} tuning runs are complete: rerun to finish them",
             t.study
@@ -329,6 +398,11 @@ fn run_tuned(t: &TunedStudy, cx: &Ctx, study_file: &std::path::Path) -> anyhow::
 
 pub fn run(a: Args) -> anyhow::Result<()> {
     let study = StudyPlan::load(&a.study, &a.results)?;
+    if a.dry_run && a.retry_failed {
+        bail!(
+            "--retry-failed with --dry-run: `clipbench status RESULTS/STUDY` lists the failed runs"
+        );
+    }
     if a.dry_run {
         return match &study {
             StudyPlan::Plain(plan) => print_lines(&plan_lines(plan, &plan.study)?),
@@ -390,6 +464,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         data_dir,
         slurm,
         interrupts: Interrupts::install()?,
+        retry_failed: a.retry_failed,
     };
     match &study {
         StudyPlan::Plain(plan) => run_stage(plan, &cx).map(|_| ()),
