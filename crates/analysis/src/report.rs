@@ -150,6 +150,9 @@ pub fn render(
              P(improve): share of seeds on which the strategy is better (ties ½). \
              d_z = mean(Δ)/sd(Δ), descriptive.\n\n{p}"
         );
+        if let Some(f) = figures.iter().find(|f| is_paired_diff(f)) {
+            figure(&mut s, study, f);
+        }
     }
     if let (Some(l), Some(st)) = (&tables.lr_md, &tables.stable_lr_md) {
         let _ = writeln!(
@@ -171,20 +174,31 @@ pub fn render(
     if !figures.is_empty() {
         let _ = writeln!(
             s,
-            "## Figures\n\nPNG shown; an SVG of each sits beside it in `figures/`.\n"
+            "## Figures\n\nPNG shown; the other formats written (SVG and PDF by default) sit \
+             beside each in `figures/`, and `paper.tex` includes the PDFs with these captions.\n"
         );
-        for f in figures {
-            let rel = f.path.strip_prefix(&study.root).unwrap_or(&f.path);
-            let _ = writeln!(
-                s,
-                "![{}]({})\n\n*{}*\n",
-                f.caption,
-                rel.display(),
-                f.caption
-            );
+        for f in figures.iter().filter(|f| !is_paired_diff(f)) {
+            figure(&mut s, study, f);
         }
     }
     s
+}
+
+/// The paired-difference figure: shown with the paired table, not again under Figures.
+fn is_paired_diff(f: &FigureFile) -> bool {
+    f.path.file_stem().and_then(|s| s.to_str()) == Some(crate::plot::PAIRED_DIFF)
+}
+
+/// A figure and its caption, linked relative to the report.
+fn figure(s: &mut String, study: &Study, f: &FigureFile) {
+    let rel = f.path.strip_prefix(&study.root).unwrap_or(&f.path);
+    let _ = writeln!(
+        s,
+        "![{}]({})\n\n*{}*\n",
+        f.caption,
+        rel.display(),
+        f.caption
+    );
 }
 
 fn tuning(s: &mut String, t: &crate::tuning::Tuning) {
