@@ -141,10 +141,10 @@ where
 
 /// A five-pointed star of outer radius `r` pixels around (0, 0).
 fn star(r: f64) -> Vec<(i32, i32)> {
-    (0..10)
+    (0..10u32)
         .map(|k| {
-            let a = std::f64::consts::PI * (k as f64 / 5.0 - 0.5);
-            let rr = if k % 2 == 0 { r } else { r * 0.45 };
+            let a = std::f64::consts::PI * (f64::from(k) / 5.0 - 0.5);
+            let rr = if k.is_multiple_of(2) { r } else { r * 0.45 };
             ((rr * a.cos()).round() as i32, (rr * a.sin()).round() as i32)
         })
         .collect()

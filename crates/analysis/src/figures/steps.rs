@@ -250,7 +250,7 @@ where
             poly.extend(idx.iter().rev().map(|&i| (c.x[i], c.lo[i])));
             chart.draw_series(std::iter::once(Polygon::new(
                 poly,
-                color.mix(0.07).filled(),
+                color.mix(0.05).filled(),
             )))?;
         }
     }
