@@ -105,7 +105,14 @@ pub fn plot_study(
             )?,
             format!(
                 "Training loss (of the batch at each logged step) vs step{at}: mean over seeds \
-                 per strategy, band = 95% t-interval, both {smooth_words}.{epoch_words}"
+                 per strategy, {}, both {smooth_words}.{epoch_words}",
+                {
+                    let c = pick(&curves.loss);
+                    figures::band_words(
+                        c.len(),
+                        c.iter().any(|c| c.strategy == crate::study::BASELINE),
+                    )
+                }
             ),
         );
         add(
@@ -125,7 +132,10 @@ pub fn plot_study(
                 &dir.join(format!("grad_norm{suffix}")),
                 formats,
             )?,
-            format!("Gradient norm of the network weights (before the update) vs step, log scale{at}: geometric mean over seeds, band = 95% t-interval of ln(norm), both {smooth_words} (of ln(norm)).{epoch_words}"),
+            format!("Gradient norm of the network weights (before the update) vs step, log scale{at}: geometric mean over seeds, {} (of ln(norm)), both {smooth_words} (of ln(norm)).{epoch_words}", {
+                let c = pick(&curves.grad_norm);
+                figures::band_words(c.len(), c.iter().any(|c| c.strategy == crate::study::BASELINE))
+            }),
         );
         let theta: Vec<(String, Vec<(String, CurveSet)>)> = curves
             .theta
@@ -149,7 +159,7 @@ pub fn plot_study(
         if !theta.is_empty() {
             add(
                 figures::theta_vs_step(&theta, &title("θ − θ0 per clip layer"), &raw_marks, &dir.join(format!("theta{suffix}")), formats)?,
-                format!("Change of θ (PACT: α) from its initial value θ0, per clip layer, vs step{at}, for the strategies that train θ: mean over seeds, band = 95% t-interval, not smoothed (θ moves by small optimizer steps, not batch noise).{epoch_words}"),
+                format!("Change of θ (PACT: α) from its initial value θ0, per clip layer, vs step{at}, for the strategies that train θ: mean over seeds, {}, not smoothed (θ moves by small optimizer steps, not batch noise).{epoch_words}", figures::band_words(theta.iter().map(|(_, v)| v.len()).max().unwrap_or(0), false)),
             );
         }
         let rows: Vec<FinalAccRow> = agg

@@ -25,7 +25,9 @@ pub use data::{CurveSet, StepCurves};
 pub use lr::lr_sweep;
 pub use paired::{paired_diff, DiffRow};
 pub use shapes::{function_shapes, ShapeCurve};
-pub use steps::{grad_norm_vs_step, loss_vs_step, test_acc_vs_step, theta_vs_step, StepMarks};
+pub use steps::{
+    band_words, grad_norm_vs_step, loss_vs_step, test_acc_vs_step, theta_vs_step, StepMarks,
+};
 pub use strategies::{final_accuracy, DotLabels};
 
 use crate::error::{AnalysisError, Result};

@@ -34,6 +34,27 @@ fn thin(c: &CurveSet) -> Vec<usize> {
     idx
 }
 
+/// Most strategies whose bands are all drawn: beyond it (the main study has eight, whose
+/// seed bands are far wider than the gaps between their means) only the baseline's band is,
+/// as the scale of the seed-to-seed spread; the paired-difference figure has the intervals of
+/// the comparisons.
+pub const MAX_BANDS: usize = 4;
+
+/// The caption's words for the bands of a figure of `n` strategies; `baseline`: the
+/// baseline is among them.
+pub fn band_words(n: usize, baseline: bool) -> String {
+    if n <= MAX_BANDS {
+        "band = 95% t-interval".into()
+    } else if !baseline {
+        format!("no bands (more than {MAX_BANDS} strategies)")
+    } else {
+        format!(
+            "band = 95% t-interval of `{}` only (more than {MAX_BANDS} strategies)",
+            crate::study::BASELINE
+        )
+    }
+}
+
 /// What a per-step figure adds to the curves: their smoothing and the epoch ends to mark.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepMarks {
@@ -242,7 +263,11 @@ where
     )?;
     // Bands next: a light tint without edges, so every line stays on top of every band and
     // eight overlapping bands stay a tint, not a smear.
+    let all_bands = curves.len() <= MAX_BANDS;
     for (_, c) in curves {
+        if !all_bands && c.strategy != crate::study::BASELINE {
+            continue;
+        }
         let idx = thin(c);
         let color = strategy_color(&c.strategy);
         if idx.len() >= 2 && c.n.iter().any(|&n| n >= 2) {
