@@ -2,8 +2,8 @@
 //! them with polars, computes the statistics, and writes the tables, figures and report.
 //!
 //! Data flows one way: run files → [`Study`] (manifests, summaries) + [`Logs`] (metrics.jsonl
-//! in polars) → [`Aggregate`] → `tables/`, `figures/`, `report.md`, `report.html`. This crate never links
-//! dfdx or the training crates: the runner and the analysis talk only through files.
+//! in polars) → [`Aggregate`] → `tables/`, `figures/`, `report.md`, `report.html`,
+//! `paper.tex`. This crate never links dfdx or the training crates: the runner and the analysis talk only through files.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), clipbench_analysis::AnalysisError> {
@@ -12,6 +12,7 @@
 //! let tables = a.write_tables()?;
 //! let figures = a.plot(None, &clipbench_analysis::figures::Format::ALL)?;
 //! a.write_report(&tables, &figures)?; // report.md and report.html
+//! a.write_paper(&tables, &figures)?;
 //! # Ok(()) }
 //! ```
 
@@ -25,6 +26,7 @@ pub mod findings;
 mod frame;
 pub mod logs;
 pub mod long;
+pub mod paper;
 pub mod plot;
 pub mod report;
 pub mod stats;
@@ -129,5 +131,11 @@ impl Analysis {
             tables,
             figures,
         )
+    }
+
+    /// Writes `paper.tex` (the LaTeX tables and PDF figures with their captions, to `\input`)
+    /// and `paper-standalone.tex` beside `runs/`.
+    pub fn write_paper(&self, tables: &TableFiles, figures: &[FigureFile]) -> Result<Vec<PathBuf>> {
+        paper::write_paper(&self.study, tables, figures)
     }
 }

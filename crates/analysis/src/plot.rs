@@ -1,14 +1,22 @@
 //! Every figure of a study into `figures/`: per grid point the per-step figures and the final
-//! accuracy; the lr sweep when the study has an lr grid; the function shapes when given.
+//! accuracy; the paired differences against `none`; the lr sweep when the study has an lr
+//! grid; the function shapes when given.
 
 use std::path::{Path, PathBuf};
 
 use crate::aggregate::Aggregate;
 use crate::error::Result;
 use crate::figures::strategies::FinalAccRow;
-use crate::figures::{self, file_tag, CurveSet, Format, ShapeCurve, StepCurves};
+use crate::figures::{
+    self, file_tag, CurveSet, DiffRow, Format, ShapeCurve, Smoothing, StepCurves, StepMarks,
+};
+use crate::findings::ALPHA;
 use crate::logs::Logs;
 use crate::study::{grid_label, Study};
+
+/// The paired-difference figure's file stem under `figures/` (the report places it beside
+/// the paired table).
+pub const PAIRED_DIFF: &str = "paired_diff";
 
 /// A figure written, with what it shows (the report's caption).
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +76,29 @@ pub fn plot_study(
                 .cloned()
                 .collect()
         };
+        // Smoothing from the longest loss curve; epoch ends from the per-epoch records.
+        let longest = |v: &[CurveSet]| -> Vec<f64> {
+            v.iter()
+                .map(|c| &c.x)
+                .max_by_key(|x| x.len())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (epochs, every) = figures::style::epoch_marks(&longest(&pick(&curves.test_acc)));
+        let marks = StepMarks {
+            smoothing: Smoothing::for_points(&longest(&pick(&curves.loss))),
+            epochs,
+        };
+        let raw_marks = StepMarks {
+            smoothing: Smoothing::for_points(&[]),
+            ..marks.clone()
+        };
+        let epoch_words = match (marks.epochs.is_empty(), every) {
+            (true, _) => String::new(),
+            (false, 1) => " Thin grey verticals: ends of epochs.".to_string(),
+            (false, k) => format!(" Thin grey verticals: the end of every {k}th epoch."),
+        };
+        let smooth_words = marks.smoothing.describe();
         let title = |what: &str| {
             format!(
                 "{what}: {}{at} (mean, 95% CI over {n_seeds} seeds)",
@@ -78,11 +109,20 @@ pub fn plot_study(
             figures::loss_vs_step(
                 &pick(&curves.loss),
                 &title("Training loss"),
+                &marks,
                 &dir.join(format!("loss{suffix}")),
                 formats,
             )?,
             format!(
-                "Training loss vs step{at}: mean over seeds per strategy, band = 95% t-interval."
+                "Training loss (of the batch at each logged step) vs step{at}: mean over seeds \
+                 per strategy, {}, both {smooth_words}.{epoch_words}",
+                {
+                    let c = pick(&curves.loss);
+                    figures::band_words(
+                        c.len(),
+                        c.iter().any(|c| c.strategy == crate::study::BASELINE),
+                    )
+                }
             ),
         );
         add(
@@ -98,10 +138,14 @@ pub fn plot_study(
             figures::grad_norm_vs_step(
                 &pick(&curves.grad_norm),
                 &format!("Weight-gradient norm: {}{at} (geometric mean, 95% CI)", study.name),
+                &marks,
                 &dir.join(format!("grad_norm{suffix}")),
                 formats,
             )?,
-            format!("Gradient norm of the network weights (before the update) vs step, log scale{at}: geometric mean over seeds, band = 95% t-interval of ln(norm)."),
+            format!("Gradient norm of the network weights (before the update) vs step, log scale{at}: geometric mean over seeds, {} (of ln(norm)), both {smooth_words} (of ln(norm)).{epoch_words}", {
+                let c = pick(&curves.grad_norm);
+                figures::band_words(c.len(), c.iter().any(|c| c.strategy == crate::study::BASELINE))
+            }),
         );
         let theta: Vec<(String, Vec<(String, CurveSet)>)> = curves
             .theta
@@ -124,8 +168,8 @@ pub fn plot_study(
             .collect();
         if !theta.is_empty() {
             add(
-                figures::theta_vs_step(&theta, &title("θ − θ0 per clip layer"), &dir.join(format!("theta{suffix}")), formats)?,
-                format!("Change of θ (PACT: α) from its initial value θ0, per clip layer, vs step{at}, for the strategies that train θ."),
+                figures::theta_vs_step(&theta, &title("θ − θ0 per clip layer"), &raw_marks, &dir.join(format!("theta{suffix}")), formats)?,
+                format!("Change of θ (PACT: α) from its initial value θ0, per clip layer, vs step{at}, for the strategies that train θ: mean over seeds, {}, not smoothed (θ moves by small optimizer steps, not batch noise).{epoch_words}", figures::band_words(theta.iter().map(|(_, v)| v.len()).max().unwrap_or(0), false)),
             );
         }
         let rows: Vec<FinalAccRow> = agg
@@ -157,6 +201,42 @@ pub fn plot_study(
                 formats,
             )?,
             format!("Test accuracy at each run's validation-selected epoch, per strategy{at}: every completed seed (circles), mean and 95% t-interval (bar)."),
+        );
+    }
+    if !agg.paired.is_empty() {
+        let m = agg.paired.len();
+        let rows: Vec<DiffRow> = agg
+            .paired
+            .iter()
+            .map(|r| DiffRow {
+                label: if r.grid.is_empty() {
+                    r.strategy.clone()
+                } else {
+                    format!("{} ({})", r.strategy, r.grid)
+                },
+                strategy: r.strategy.clone(),
+                mean: r.stats.diff.mean,
+                lo: r.stats.diff.t_lo,
+                hi: r.stats.diff.t_hi,
+                n_pairs: r.stats.n,
+                significant: r.p_holm < ALPHA,
+            })
+            .collect();
+        add(
+            figures::paired_diff(
+                &rows,
+                &format!("Paired difference vs none: {}", study.name),
+                ALPHA,
+                &dir.join(PAIRED_DIFF),
+                formats,
+            )?,
+            format!(
+                "Test accuracy at the selected epoch minus none's on the same seed, per \
+                 strategy (percentage points): mean over the n shared seeds with its 95% \
+                 t-interval (as in tables/paired). Filled stars: significant at α = {ALPHA} \
+                 after Holm's correction over the {m} comparisons; open circles: not \
+                 significant; dashed line: no difference."
+            ),
         );
     }
     if let Some(t) = &study.tuning {

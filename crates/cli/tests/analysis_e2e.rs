@@ -578,7 +578,7 @@ fn smoke_aggregate_plot_report_match_independent_numbers() -> Res {
         "best {shown} bold in:\n{tex}"
     );
 
-    // plot: every figure in PNG and SVG, sized and non-trivial.
+    // plot: every figure in PNG, SVG and PDF, sized and non-trivial.
     let out = clipbench(dir, &["plot", "results/e2e"])?;
     let listed: Vec<PathBuf> = String::from_utf8(out.stdout)?
         .lines()
@@ -604,13 +604,16 @@ fn smoke_aggregate_plot_report_match_independent_numbers() -> Res {
                 names.contains(&format!("{fig}-lr={lr}.svg")),
                 "{fig} at lr {lr} (svg)"
             );
+            assert!(
+                names.contains(&format!("{fig}-lr={lr}.pdf")),
+                "{fig} at lr {lr} (pdf, in the default formats)"
+            );
         }
     }
-    for fig in ["lr", "shapes"] {
-        assert!(
-            names.contains(&format!("{fig}.png")) && names.contains(&format!("{fig}.svg")),
-            "{fig}"
-        );
+    for fig in ["lr", "shapes", "paired_diff"] {
+        for ext in ["png", "svg", "pdf"] {
+            assert!(names.contains(&format!("{fig}.{ext}")), "{fig}.{ext}");
+        }
     }
     for n in &names {
         let p = figures.join(n);
@@ -619,6 +622,12 @@ fn smoke_aggregate_plot_report_match_independent_numbers() -> Res {
             assert!(
                 w >= 800 && h >= 300 && std::fs::metadata(&p)?.len() > 10_000,
                 "{n}: {w}×{h}"
+            );
+        } else if n.ends_with(".pdf") {
+            let pdf = std::fs::read(&p)?;
+            assert!(
+                pdf.starts_with(b"%PDF-") && pdf.windows(9).any(|w| w == b"/FontFile"),
+                "{n}: a PDF with its font embedded"
             );
         } else {
             let svg = std::fs::read_to_string(&p)?;
@@ -661,6 +670,12 @@ fn smoke_aggregate_plot_report_match_independent_numbers() -> Res {
             "report links {link}, which does not exist"
         );
     }
+    // paired_diff sits with the paired table; paper.tex compiles (file names with "=" and
+    // ".": the lr grid's figures).
+    assert!(report.contains("](figures/paired_diff.png)"), "{report}");
+    let paper = std::fs::read_to_string(root.join("paper.tex"))?;
+    assert!(paper.contains("figures/loss-lr=0.05.pdf") && paper.contains("tables/paired.tex"));
+    pdflatex(&root)?;
     // seed-softplus's θ gets an exact zero gradient: θ (trained directly) stays θ0 bit for bit.
     let still = runs
         .iter()
@@ -689,6 +704,33 @@ fn smoke_aggregate_plot_report_match_independent_numbers() -> Res {
             }
         }
     }
+    Ok(())
+}
+
+/// Compiles `root/paper-standalone.tex` with pdflatex (output in a temporary directory);
+/// without pdflatex says so and skips (scripts/install-tex.sh installs it, CI runs that).
+fn pdflatex(root: &Path) -> Res {
+    if Command::new("pdflatex").arg("--version").output().is_err() {
+        println!("SKIPPED: no pdflatex (scripts/install-tex.sh): paper.tex not compiled");
+        return Ok(());
+    }
+    let out = tempfile::tempdir()?;
+    let run = Command::new("pdflatex")
+        .args([
+            "-interaction=nonstopmode",
+            "-halt-on-error",
+            "-output-directory",
+        ])
+        .arg(out.path())
+        .arg("paper-standalone.tex")
+        .current_dir(root)
+        .output()?;
+    assert!(
+        run.status.success(),
+        "pdflatex paper-standalone.tex failed:\n{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    assert!(std::fs::read(out.path().join("paper-standalone.pdf"))?.starts_with(b"%PDF-"));
     Ok(())
 }
 

@@ -51,7 +51,9 @@ pub struct StrategyInfo {
     pub relu_equivalent: bool,
     /// Non-decreasing in x after relu for every θ (max-pooling commutes with it).
     pub monotone: bool,
-    /// Colour in figures (Okabe–Ito palette), RGB.
+    /// Colour in figures, RGB: the Okabe–Ito palette (colour-blind safe) without its orange,
+    /// yellow and sky blue, which are faint on white; Tol's wine and Dark2's purple take their
+    /// place. Every colour has at least 3:1 contrast with white (WCAG 2.1, non-text).
     pub color: (u8, u8, u8),
     /// Drawn dashed: its curves lie on another strategy's.
     pub dashed: bool,
@@ -98,7 +100,7 @@ pub const REGISTRY: [StrategyInfo; 8] = [
         theta_gradient_zero: false,
         relu_equivalent: false,
         monotone: true,
-        color: (230, 159, 0),
+        color: (136, 34, 85),
         dashed: true,
     },
     StrategyInfo {
@@ -154,7 +156,7 @@ pub const REGISTRY: [StrategyInfo; 8] = [
         theta_gradient_zero: true,
         relu_equivalent: true,
         monotone: true,
-        color: (86, 180, 233),
+        color: (117, 112, 179),
         dashed: true,
     },
     StrategyInfo {

@@ -17,7 +17,7 @@ pub fn register(bytes: &'static [u8]) -> Result<()> {
     })
 }
 
-fn load() -> std::result::Result<(), String> {
+fn load() -> std::result::Result<&'static [u8], String> {
     let bytes: &'static [u8] = match std::env::var_os("CLIPBENCH_FONT") {
         Some(path) => {
             let data = std::fs::read(&path)
@@ -26,12 +26,18 @@ fn load() -> std::result::Result<(), String> {
         }
         None => DEJAVU_SANS,
     };
-    register(bytes).map_err(|e| e.to_string())
+    register(bytes).map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
 
 /// Registers the font once per process; every figure calls this before drawing text.
 pub fn ensure() -> Result<()> {
-    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    bytes().map(|_| ())
+}
+
+/// The registered font's bytes (registering it first): the PDF output embeds the same font.
+pub fn bytes() -> Result<&'static [u8]> {
+    static DONE: OnceLock<std::result::Result<&'static [u8], String>> = OnceLock::new();
     DONE.get_or_init(load).clone().map_err(AnalysisError::Font)
 }
 

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{
-    dashed, draw_legend, extent, padded, render, strategy_color, tick, DrawResult, Format,
+    dash, draw_legend, extent, padded, render, strategy_color, tick, DrawResult, Format,
     LegendEntry, FONT, LEGEND_W,
 };
 use crate::aggregate::LrRow;
@@ -95,12 +95,7 @@ where
             .iter()
             .map(|r| (dodge(s, r.lr), pc(r.sel_acc.mean)))
             .collect();
-        let style = color.stroke_width(2);
-        if dashed(s) {
-            acc.draw_series(DashedLineSeries::new(pts.clone(), 8, 6, style))?;
-        } else {
-            acc.draw_series(LineSeries::new(pts.clone(), style))?;
-        }
+        super::style::draw_line(&mut acc, pts.clone(), color.stroke_width(2), dash(s))?;
         acc.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
         acc.draw_series(mine.iter().filter(|r| r.sel_acc.t_lo.is_finite()).map(|r| {
             PathElement::new(
@@ -136,12 +131,7 @@ where
             .filter(|r| &r.strategy == s)
             .map(|r| (dodge(s, r.lr), 100.0 * r.divergence_rate))
             .collect();
-        let style = color.stroke_width(2);
-        if dashed(s) {
-            div.draw_series(DashedLineSeries::new(pts.clone(), 8, 6, style))?;
-        } else {
-            div.draw_series(LineSeries::new(pts.clone(), style))?;
-        }
+        super::style::draw_line(&mut div, pts.clone(), color.stroke_width(2), dash(s))?;
         div.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
     let entries: Vec<LegendEntry> = names
@@ -149,7 +139,7 @@ where
         .map(|s| LegendEntry {
             label: s.clone(),
             color: strategy_color(s),
-            dashed: dashed(s),
+            dash: dash(s),
         })
         .collect();
     draw_legend(&side, &entries)

@@ -1,5 +1,6 @@
-//! Figures (plotters; PNG for a quick look, SVG for papers). One function per figure; each
-//! draws through a backend-generic `draw_*` so PNG and SVG come from the same code.
+//! Figures (plotters; PNG for a quick look, SVG and PDF for papers). One function per figure;
+//! each draws through a backend-generic `draw_*` so PNG, SVG and PDF come from the same code
+//! (the PDF is the SVG converted in-process, [`pdf`]).
 //!
 //! Text uses the DejaVu Sans shipped in this crate (`assets/`), registered with plotters at
 //! first use, so figures never depend on system fonts.
@@ -7,9 +8,12 @@
 pub mod data;
 pub mod font;
 mod lr;
+mod paired;
+pub mod pdf;
 mod shapes;
 mod steps;
 pub mod strategies;
+pub mod style;
 
 use std::path::{Path, PathBuf};
 
@@ -19,8 +23,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 pub use data::{CurveSet, StepCurves};
 pub use lr::lr_sweep;
+pub use paired::{paired_diff, DiffRow};
 pub use shapes::{function_shapes, ShapeCurve};
-pub use steps::{grad_norm_vs_step, loss_vs_step, test_acc_vs_step, theta_vs_step};
+pub use steps::{
+    band_words, grad_norm_vs_step, loss_vs_step, test_acc_vs_step, theta_vs_step, StepMarks,
+};
 pub use strategies::{final_accuracy, DotLabels};
 
 use crate::error::{AnalysisError, Result};
@@ -32,15 +39,18 @@ pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error +
 pub enum Format {
     Png,
     Svg,
+    /// Vector, fonts embedded: the SVG converted by svg2pdf.
+    Pdf,
 }
 
 impl Format {
-    pub const ALL: [Format; 2] = [Format::Png, Format::Svg];
+    pub const ALL: [Format; 3] = [Format::Png, Format::Svg, Format::Pdf];
 
     pub fn extension(self) -> &'static str {
         match self {
             Format::Png => "png",
             Format::Svg => "svg",
+            Format::Pdf => "pdf",
         }
     }
 }
@@ -65,11 +75,7 @@ pub fn strategy_color(strategy: &str) -> RGBColor {
     }
 }
 
-/// Strategies whose curves lie on another's are dashed to stay visible (the registry says
-/// which: `seed-softplus` on `none`'s, `tanh-fixed` on `tanh-learnable`'s).
-pub fn dashed(strategy: &str) -> bool {
-    clipbench_core::strategy::lookup(strategy).is_some_and(|i| i.dashed)
-}
+pub use style::{dash, Dash, Smoothing};
 
 /// A file-name-safe form of a grid label ("lr=0.001, beta=5" → "lr=0.001_beta=5").
 pub fn file_tag(label: &str) -> String {
@@ -86,7 +92,7 @@ pub fn file_tag(label: &str) -> String {
         .replace("__", "_")
 }
 
-/// Renders `draw` to `<stem>.png` / `<stem>.svg`; returns the files written.
+/// Renders `draw` to `<stem>.png` / `.svg` / `.pdf`; returns the files written.
 macro_rules! render {
     ($stem:expr, $size:expr, $formats:expr, |$root:ident| $body:expr) => {{
         crate::figures::font::ensure()?;
@@ -114,6 +120,24 @@ macro_rules! render {
                         $root.present()?;
                         Ok(())
                     })()
+                }
+                crate::figures::Format::Pdf => {
+                    let mut svg = String::new();
+                    let drawn: crate::figures::DrawResult = {
+                        let $root = plotters::prelude::SVGBackend::with_string(&mut svg, $size)
+                            .into_drawing_area();
+                        (|| -> crate::figures::DrawResult {
+                            $root.fill(&plotters::prelude::WHITE)?;
+                            $body?;
+                            $root.present()?;
+                            Ok(())
+                        })()
+                    };
+                    drawn.and_then(|()| -> crate::figures::DrawResult {
+                        let pdf = crate::figures::pdf::svg_to_pdf(&svg)?;
+                        std::fs::write(&tmp, pdf)?;
+                        Ok(())
+                    })
                 }
             };
             if let Err(e) = result {
@@ -198,12 +222,12 @@ pub(crate) fn step_tick(x: &f64) -> String {
     }
 }
 
-/// One legend line: a colour sample (dashed or solid) and its label.
+/// One legend line: a colour sample in its dash pattern, and its label.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct LegendEntry {
     pub label: String,
     pub color: RGBColor,
-    pub dashed: bool,
+    pub dash: Dash,
 }
 
 /// Width of the legend panel beside a chart.
@@ -226,14 +250,7 @@ where
         .pos(Pos::new(HPos::Left, VPos::Center));
     for (i, e) in entries.iter().enumerate() {
         let y = top + step * i as i32 + step / 2;
-        let line = e.color.stroke_width(3);
-        if e.dashed {
-            for x in [8, 24] {
-                area.draw(&PathElement::new(vec![(x, y), (x + 10, y)], line))?;
-            }
-        } else {
-            area.draw(&PathElement::new(vec![(8, y), (42, y)], line))?;
-        }
+        style::legend_sample(area, (4, 44, y), e.color.stroke_width(3), e.dash)?;
         area.draw(&Text::new(e.label.clone(), (52, y), style.clone()))?;
     }
     Ok(())

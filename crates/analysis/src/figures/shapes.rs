@@ -109,7 +109,11 @@ where
                 c.label.clone()
             },
             color: strategy_color(&c.strategy),
-            dashed: c.dashed,
+            dash: if c.dashed {
+                super::Dash::Dashed
+            } else {
+                super::Dash::Solid
+            },
         })
         .collect();
     draw_legend(&side, &entries)?;

@@ -1,5 +1,12 @@
 //! Per-step figures: training loss, test accuracy, gradient norm (log scale) and θ per layer,
 //! each a mean line with a 95% band across seeds per strategy, legend beside the chart.
+//!
+//! Legibility with eight strategies on one axis: the noisy per-batch curves are smoothed
+//! ([`Smoothing`], stated in the caption); every strategy has a dash pattern as well as a
+//! colour; bands are a light tint without edges, all drawn before any line, so a band never
+//! hides a line (small multiples were the alternative, but the point of these figures is
+//! comparing strategies on one axis, and the paired-difference figure carries the
+//! uncertainty of the comparison); thin grey verticals mark the ends of epochs.
 
 use std::path::{Path, PathBuf};
 
@@ -7,8 +14,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::CurveSet;
+use super::style::{draw_line, moving_average, Smoothing};
 use super::{
-    dashed, draw_legend, extent, log_tick, padded, render, step_tick, strategy_color, tick,
+    dash, draw_legend, extent, log_tick, padded, render, step_tick, strategy_color, tick,
     DrawResult, Format, LegendEntry, FONT, LEGEND_W,
 };
 use crate::error::Result;
@@ -26,12 +34,87 @@ fn thin(c: &CurveSet) -> Vec<usize> {
     idx
 }
 
+/// Most strategies whose bands are all drawn: beyond it (the main study has eight, whose
+/// seed bands are far wider than the gaps between their means) only the baseline's band is,
+/// as the scale of the seed-to-seed spread; the paired-difference figure has the intervals of
+/// the comparisons.
+pub const MAX_BANDS: usize = 4;
+
+/// The caption's words for the bands of a figure of `n` strategies; `baseline`: the
+/// baseline is among them.
+pub fn band_words(n: usize, baseline: bool) -> String {
+    if n <= MAX_BANDS {
+        "band = 95% t-interval".into()
+    } else if !baseline {
+        format!("no bands (more than {MAX_BANDS} strategies)")
+    } else {
+        format!(
+            "band = 95% t-interval of `{}` only (more than {MAX_BANDS} strategies)",
+            crate::study::BASELINE
+        )
+    }
+}
+
+/// What a per-step figure adds to the curves: their smoothing and the epoch ends to mark.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepMarks {
+    pub smoothing: Smoothing,
+    /// Steps at which an epoch ends (drawn as thin grey verticals).
+    pub epochs: Vec<f64>,
+}
+
+impl StepMarks {
+    /// Neither smoothing nor epoch marks.
+    pub fn none() -> StepMarks {
+        StepMarks {
+            smoothing: Smoothing {
+                window: 1,
+                steps: 0.0,
+            },
+            epochs: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Axes<'a> {
     caption: &'a str,
     y_desc: &'a str,
     log_y: bool,
     markers: bool,
+    marks: &'a StepMarks,
+}
+
+/// The curves as drawn: mean and band smoothed alike (in ln on a log axis: a geometric
+/// moving average).
+fn smoothed(curves: &[Labeled], window: usize, log: bool) -> Vec<Labeled> {
+    if window <= 1 {
+        return curves.to_vec();
+    }
+    let smooth = |ys: &[f64]| -> Vec<f64> {
+        if log {
+            let ln: Vec<f64> = ys
+                .iter()
+                .map(|y| if *y > 0.0 { y.ln() } else { f64::NAN })
+                .collect();
+            moving_average(&ln, window)
+                .iter()
+                .map(|y| y.exp())
+                .collect()
+        } else {
+            moving_average(ys, window)
+        }
+    };
+    curves
+        .iter()
+        .map(|(l, c)| {
+            let mut c = c.clone();
+            c.mean = smooth(&c.mean);
+            c.lo = smooth(&c.lo);
+            c.hi = smooth(&c.hi);
+            (l.clone(), c)
+        })
+        .collect()
 }
 
 /// A curve with its legend text.
@@ -43,7 +126,7 @@ fn legend(curves: &[Labeled]) -> Vec<LegendEntry> {
         .map(|(label, c)| LegendEntry {
             label: label.clone(),
             color: strategy_color(&c.strategy),
-            dashed: dashed(&c.strategy),
+            dash: dash(&c.strategy),
         })
         .collect()
 }
@@ -65,6 +148,7 @@ fn draw_band_chart<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    let curves = &smoothed(curves, ax.marks.smoothing.window, ax.log_y);
     let (x0, x1) = extent(curves.iter().flat_map(|(_, c)| c.x.iter()));
     // Per-epoch figures start at step 0 so that one epoch (one point) is not a lone dot in
     // the middle of an arbitrary window.
@@ -130,6 +214,8 @@ where
             .x_desc("step")
             .y_desc(ax.y_desc)
             .x_label_formatter(&step_tick)
+            // No vertical grid: the verticals are the epoch ends.
+            .disable_x_mesh()
             .y_label_formatter(&log_tick)
             .y_labels(30)
             .label_style((FONT, 16))
@@ -145,6 +231,8 @@ where
             .x_desc("step")
             .y_desc(ax.y_desc)
             .x_label_formatter(&step_tick)
+            // No vertical grid: the verticals are the epoch ends.
+            .disable_x_mesh()
             .y_label_formatter(&tick)
             .label_style((FONT, 16))
             .axis_desc_style((FONT, 18))
@@ -165,8 +253,21 @@ where
     X: Ranged<ValueType = f64>,
     Y: Ranged<ValueType = f64>,
 {
-    // Bands first (light fill, thin edges), so every line stays on top of every band.
+    // Epoch ends first, behind everything.
+    let (y_lo, y_hi) = (chart.y_range().start, chart.y_range().end);
+    chart.draw_series(
+        ax.marks
+            .epochs
+            .iter()
+            .map(|&x| PathElement::new(vec![(x, y_lo), (x, y_hi)], BLACK.mix(0.18))),
+    )?;
+    // Bands next: a light tint without edges, so every line stays on top of every band and
+    // eight overlapping bands stay a tint, not a smear.
+    let all_bands = curves.len() <= MAX_BANDS;
     for (_, c) in curves {
+        if !all_bands && c.strategy != crate::study::BASELINE {
+            continue;
+        }
         let idx = thin(c);
         let color = strategy_color(&c.strategy);
         if idx.len() >= 2 && c.n.iter().any(|&n| n >= 2) {
@@ -174,24 +275,15 @@ where
             poly.extend(idx.iter().rev().map(|&i| (c.x[i], c.lo[i])));
             chart.draw_series(std::iter::once(Polygon::new(
                 poly,
-                color.mix(0.10).filled(),
+                color.mix(0.05).filled(),
             )))?;
-            for edge in [&c.lo, &c.hi] {
-                let pts: Vec<(f64, f64)> = idx.iter().map(|&i| (c.x[i], edge[i])).collect();
-                chart.draw_series(LineSeries::new(pts, color.mix(0.35).stroke_width(1)))?;
-            }
         }
     }
     for (_, c) in curves {
         let idx = thin(c);
         let color = strategy_color(&c.strategy);
         let pts: Vec<(f64, f64)> = idx.iter().map(|&i| (c.x[i], c.mean[i])).collect();
-        let style = color.stroke_width(2);
-        if dashed(&c.strategy) {
-            chart.draw_series(DashedLineSeries::new(pts.clone(), 8, 6, style))?;
-        } else {
-            chart.draw_series(LineSeries::new(pts.clone(), style))?;
-        }
+        draw_line(chart, pts.clone(), color.stroke_width(2), dash(&c.strategy))?;
         if ax.markers {
             // Per-epoch points also carry their interval as an error bar: with few epochs
             // the band alone is a thin sliver (with one epoch it is nothing).
@@ -239,6 +331,7 @@ fn single_panel(
 pub fn loss_vs_step(
     curves: &[CurveSet],
     title: &str,
+    marks: &StepMarks,
     stem: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>> {
@@ -247,6 +340,7 @@ pub fn loss_vs_step(
         y_desc: "training loss (batch)",
         log_y: false,
         markers: false,
+        marks,
     };
     single_panel(curves, &ax, stem, formats)
 }
@@ -263,6 +357,7 @@ pub fn test_acc_vs_step(
         y_desc: "test accuracy",
         log_y: false,
         markers: true,
+        marks: &StepMarks::none(),
     };
     single_panel(curves, &ax, stem, formats)
 }
@@ -271,6 +366,7 @@ pub fn test_acc_vs_step(
 pub fn grad_norm_vs_step(
     curves: &[CurveSet],
     title: &str,
+    marks: &StepMarks,
     stem: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>> {
@@ -279,6 +375,7 @@ pub fn grad_norm_vs_step(
         y_desc: "weight-gradient norm (log)",
         log_y: true,
         markers: false,
+        marks,
     };
     single_panel(curves, &ax, stem, formats)
 }
@@ -288,12 +385,13 @@ pub fn grad_norm_vs_step(
 pub fn theta_vs_step(
     layers: &[(String, Vec<Labeled>)],
     title: &str,
+    marks: &StepMarks,
     stem: &Path,
     formats: &[Format],
 ) -> Result<Vec<PathBuf>> {
     let width = 640 * layers.len().max(1) as u32 + LEGEND_W;
     render!(stem, (width, 700), formats, |root| draw_theta(
-        &root, layers, title
+        &root, layers, title, marks
     ))
 }
 
@@ -301,6 +399,7 @@ fn draw_theta<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     layers: &[(String, Vec<Labeled>)],
     title: &str,
+    marks: &StepMarks,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -316,6 +415,7 @@ where
             y_desc: &y_desc,
             log_y: false,
             markers: false,
+            marks,
         };
         draw_band_chart(area, curves, &ax)?;
     }
@@ -325,7 +425,7 @@ where
         for e in legend(curves) {
             if !entries
                 .iter()
-                .any(|x| x.color == e.color && x.dashed == e.dashed)
+                .any(|x| x.color == e.color && x.dash == e.dash)
             {
                 entries.push(e);
             }

@@ -61,31 +61,21 @@ pub(super) fn build(
         lead: None,
         items: findings(study, agg).into_iter().map(Marked).collect(),
     });
-    tables_section(&mut b, agg, tables);
+    tables_section(&mut b, study, agg, tables, figures);
     b.extend(super::runs::runs(study));
     if !figures.is_empty() {
         b.push(heading(2, "Figures"));
         b.push(Block::MdOnly(Box::new(para(
-            "PNG shown; an SVG of each sits beside it in `figures/`.",
+            "PNG shown; the other formats written (SVG and PDF by default) sit beside each in \
+             `figures/`, and `paper.tex` includes the PDFs with these captions.",
         ))));
         b.push(Block::HtmlOnly(Box::new(para(
-            "Each figure is inlined as SVG (as PNG where no SVG was written); the PNG and \
-             SVG files sit in `figures/`.",
+            "Each figure is inlined as SVG (as PNG where no SVG was written); the PNG, SVG \
+             and PDF files sit in `figures/`, and `paper.tex` includes the PDFs with these \
+             captions.",
         ))));
-        for f in figures {
-            let rel = f.path.strip_prefix(&study.root).unwrap_or(&f.path);
-            let stem = f
-                .path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            b.push(Block::Figure {
-                id: format!("fig-{stem}"),
-                caption: f.caption.clone(),
-                rel: rel.to_path_buf(),
-                path: f.path.clone(),
-                svg: f.svg.clone(),
-            });
+        for f in figures.iter().filter(|f| !is_paired_diff(f)) {
+            b.push(figure(study, f));
         }
     }
     Doc {
@@ -94,7 +84,35 @@ pub(super) fn build(
     }
 }
 
-fn tables_section(b: &mut Vec<Block>, agg: &Aggregate, tables: &TableFiles) {
+/// The paired-difference figure: shown with the paired table, not again under Figures.
+fn is_paired_diff(f: &FigureFile) -> bool {
+    f.path.file_stem().and_then(|s| s.to_str()) == Some(crate::plot::PAIRED_DIFF)
+}
+
+/// A figure block, linked relative to the report.
+fn figure(study: &Study, f: &FigureFile) -> Block {
+    let rel = f.path.strip_prefix(&study.root).unwrap_or(&f.path);
+    let stem = f
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Block::Figure {
+        id: format!("fig-{stem}"),
+        caption: f.caption.clone(),
+        rel: rel.to_path_buf(),
+        path: f.path.clone(),
+        svg: f.svg.clone(),
+    }
+}
+
+fn tables_section(
+    b: &mut Vec<Block>,
+    study: &Study,
+    agg: &Aggregate,
+    tables: &TableFiles,
+    figures: &[FigureFile],
+) {
     b.push(heading(2, "Tables"));
     b.push(para(format!(
         "The headline is the test accuracy at each run's selected epoch: the epoch of best \
@@ -135,6 +153,9 @@ fn tables_section(b: &mut Vec<Block>, agg: &Aggregate, tables: &TableFiles) {
              better (ties ½). d_z = mean(Δ)/sd(Δ), descriptive.",
         ));
         b.push(Block::Table(TableBlock::new("paired", p.clone())));
+        if let Some(f) = figures.iter().find(|f| is_paired_diff(f)) {
+            b.push(figure(study, f));
+        }
     }
     if let (Some(l), Some(st)) = (&tables.lr, &tables.stable_lr) {
         b.push(heading(3, "Learning-rate stability"));

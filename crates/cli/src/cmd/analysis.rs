@@ -4,9 +4,10 @@
 //! skipped) and regenerate their outputs from scratch:
 //! - `aggregate` → `RESULTS_DIR/tables/` (summary.{csv,parquet,md,tex}, runs.csv, paired.*,
 //!   lr.* and stable_lr.* for lr grids, power.md);
-//! - `plot` → `RESULTS_DIR/figures/` (PNG and SVG);
+//! - `plot` → `RESULTS_DIR/figures/` (PNG, SVG and PDF by default);
 //! - `report` → both, then `RESULTS_DIR/report.md` and `RESULTS_DIR/report.html` (the same
-//!   sections; the HTML page self-contained, with inline SVG figures and sortable tables).
+//!   sections; the HTML page self-contained, with inline SVG figures and sortable tables),
+//!   `paper.tex` and `paper-standalone.tex`.
 //!
 //! The function-shape figure evaluates the strategies' real f32 kernels, exactly as
 //! `clipbench curves` does, and hands the data to the analysis crate (which must not link the
@@ -40,12 +41,13 @@ pub struct StatArgs {
 pub enum FigFormat {
     Png,
     Svg,
+    Pdf,
 }
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct FigArgs {
     /// Figure formats, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "png,svg")]
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "png,svg,pdf")]
     format: Vec<FigFormat>,
     /// θ (PACT: α) at which the function-shape figure draws every strategy.
     #[arg(long, default_value_t = 1.0)]
@@ -140,6 +142,7 @@ fn figures(a: &Analysis, figs: &FigArgs) -> anyhow::Result<Vec<FigureFile>> {
         .map(|f| match f {
             FigFormat::Png => Format::Png,
             FigFormat::Svg => Format::Svg,
+            FigFormat::Pdf => Format::Pdf,
         })
         .collect();
     let shapes = if figs.no_shapes {
@@ -149,12 +152,8 @@ fn figures(a: &Analysis, figs: &FigArgs) -> anyhow::Result<Vec<FigureFile>> {
     };
     let files = a.plot(shapes.as_deref(), &formats)?;
     for f in &files {
-        for ext in &formats {
-            let ext = match ext {
-                Format::Png => "png",
-                Format::Svg => "svg",
-            };
-            println!("{}", f.path.with_extension(ext).display());
+        for format in &formats {
+            println!("{}", f.path.with_extension(format.extension()).display());
         }
     }
     Ok(files)
@@ -229,6 +228,9 @@ pub fn report(args: ReportArgs) -> anyhow::Result<()> {
     let files = a.write_report(&t, &f)?;
     println!("{}", files.markdown.display());
     println!("{}", files.html.display());
+    for p in a.write_paper(&t, &f)? {
+        println!("{}", p.display());
+    }
     Ok(())
 }
 

@@ -51,9 +51,9 @@ enum Command {
     RunWorker(run::WorkerArgs),
     /// A study's tables (RESULTS_DIR/tables/: CSV, Parquet, Markdown, LaTeX).
     Aggregate(analysis::AggregateArgs),
-    /// A study's figures (RESULTS_DIR/figures/: PNG and SVG).
+    /// A study's figures (RESULTS_DIR/figures/: PNG, SVG and PDF).
     Plot(analysis::PlotArgs),
-    /// Tables, figures and RESULTS_DIR/report.md.
+    /// Tables, figures, RESULTS_DIR/report.md and paper.tex (+ paper-standalone.tex).
     Report(analysis::ReportArgs),
     /// Reproduction verdict of a study's results against a reference copy (per run: bytes;
     /// per study: conclusions); writes RESULTS_DIR/reproduction.md.
