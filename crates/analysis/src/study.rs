@@ -21,8 +21,7 @@ pub const BASELINE: &str = "none";
 /// Registry order (`clipbench_core::strategy::REGISTRY`); names this build does not know sort
 /// after, by name.
 pub fn strategy_rank(s: &str) -> (usize, String) {
-    let i = clipbench_core::strategy::lookup(s).map(|i| i.strategy.rank());
-    (i.unwrap_or(clipbench_core::REGISTRY.len()), s.to_string())
+    clipbench_core::strategy::rank_by_name(s)
 }
 
 /// One complete run.

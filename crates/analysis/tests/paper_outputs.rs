@@ -107,7 +107,7 @@ fn analyse((tmp, root): (tempfile::TempDir, PathBuf)) -> Res<Outputs> {
     let a = Analysis::load(&root, &Options::default())?;
     let tables = a.write_tables()?;
     let figures = a.plot(None, &Format::ALL)?;
-    let report = std::fs::read_to_string(a.write_report(&tables, &figures)?)?;
+    let report = std::fs::read_to_string(a.write_report(&tables, &figures)?.markdown)?;
     a.write_paper(&tables, &figures)?;
     if let Some(keep) = std::env::var_os("CLIPBENCH_KEEP_TEST_OUTPUT") {
         // For a look at the figures: `CLIPBENCH_KEEP_TEST_OUTPUT=/tmp/x cargo test ...`.

@@ -2,6 +2,7 @@
 //! study (a learning-rate grid, a per-channel θ, a divergence at lr 1e30): read back with
 //! polars, every row and every value compared with the runs' metrics.jsonl as serde_json
 //! reads it (not the analysis crate's parser).
+#![cfg(feature = "analysis")]
 
 use std::collections::BTreeMap;
 use std::path::Path;

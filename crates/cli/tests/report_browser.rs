@@ -15,6 +15,7 @@
 //! Without Chromium the test says so on stderr and passes, unless
 //! `CLIPBENCH_REQUIRE_BROWSER=1` (CI sets it after installing Chromium). Chromium runs with
 //! `--no-sandbox` because CI runs as root, where its sandbox refuses to start.
+#![cfg(feature = "analysis")]
 
 mod html_common;
 

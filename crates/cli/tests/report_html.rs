@@ -4,6 +4,7 @@
 //! fetched from anywhere, a bounded size; and text that looks like markup (a run directory
 //! named with `<`, `&`, quotes) escaped, with PNG-only figures inlined as data: images. (The
 //! browser check is report_browser.rs.)
+#![cfg(feature = "analysis")]
 
 mod html_common;
 

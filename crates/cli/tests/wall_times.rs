@@ -3,6 +3,7 @@
 //! evaluation, `run_wall_s` the whole; the analysis uses the training-only time, and for a run
 //! written before the split (no `eval_wall_s`, its `train_wall_s` including evaluation) it
 //! falls back to timing.jsonl rather than the total.
+#![cfg(feature = "analysis")]
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -248,6 +248,13 @@ pub fn lookup(name: &str) -> Option<&'static StrategyInfo> {
     REGISTRY.iter().find(|i| i.name == name)
 }
 
+/// Registry order for a strategy name (tables, status listings); names this build does not
+/// know sort after, by name.
+pub fn rank_by_name(s: &str) -> (usize, String) {
+    let i = lookup(s).map(|i| i.strategy.rank());
+    (i.unwrap_or(REGISTRY.len()), s.to_string())
+}
+
 impl fmt::Display for Strategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clipbench_analysis::study::strategy_rank;
+use clipbench_core::strategy::rank_by_name as strategy_rank;
 use clipbench_sweep::slurm_state::SlurmTools;
 use clipbench_sweep::status::{study_status, RunCondition, StageStatus};
 use serde_json::{json, Value};
