@@ -6,9 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use polars::prelude::*;
+
+mod bin_common;
+use bin_common::clipbench;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -34,20 +36,6 @@ lr = 0.05
 [grid]
 "optimizer.lr" = [0.05, 1e30]
 "#;
-
-fn clipbench(dir: &Path, args: &[&str]) -> Res {
-    let out = Command::new(env!("CARGO_BIN_EXE_clipbench"))
-        .args(args)
-        .current_dir(dir)
-        .output()?;
-    assert!(
-        out.status.success(),
-        "clipbench {args:?}:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
 
 /// Every column of `df` as optional f64 (strings: None), by name.
 fn numbers(df: &DataFrame) -> Res<BTreeMap<String, Vec<Option<f64>>>> {

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
+
+mod bin_common;
+use bin_common::clipbench;
 
 type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -29,20 +31,6 @@ input = [1, 28, 28]
 kind = "sgd"
 lr = 0.01
 "#;
-
-fn clipbench(dir: &Path, args: &[&str]) -> Res {
-    let out = Command::new(env!("CARGO_BIN_EXE_clipbench"))
-        .args(args)
-        .current_dir(dir)
-        .output()?;
-    assert!(
-        out.status.success(),
-        "clipbench {args:?}:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
 
 /// (train, eval) seconds summed over timing.jsonl's lines, in file order.
 fn timing_sums(run: &Path) -> Res<(f64, f64)> {
