@@ -60,6 +60,32 @@ torch-setup:
 bench-vs-torch *ARGS: build torch-setup
     reference/pytorch/.venv/bin/python reference/pytorch/compare.py --clipbench {{bin}} {{ARGS}}
 
+# Python polars for the analysis reference (reference/analysis/.venv; skipped when present).
+analysis-setup:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv=reference/analysis/.venv
+    want=$(sed -n 's/^polars==//p' reference/analysis/requirements.txt)
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import sys, polars; sys.exit(polars.__version__ != '$want')" 2>/dev/null; then
+        echo "analysis-setup: $venv already imports polars $want"
+        exit 0
+    fi
+    "${PYTHON:-python3}" -m venv "$venv"
+    "$venv/bin/pip" install -r reference/analysis/requirements.txt
+
+# `clipbench aggregate` vs the Python polars script (reference/analysis/) on a synthetic study
+# of RECORDS step records (kept under ~/.cache/clipbench-bench; 1M = 460 MB of JSONL), cold
+# (--no-cache) and warm (metrics.cache); ratio clipbench / Python, below 1 = clipbench faster.
+bench-analysis RECORDS="1000000" RUNS="5": build analysis-setup
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dir="$HOME/.cache/clipbench-bench/study-{{RECORDS}}"
+    if [ ! -f "$dir/runs/none-s20/summary.json" ]; then
+        rm -rf "$dir"
+        cargo run --release -q -p clipbench-analysis --example synthetic_study -- "$dir" {{RECORDS}}
+    fi
+    reference/analysis/.venv/bin/python reference/analysis/bench.py --clipbench {{bin}} --study "$dir" --runs {{RUNS}}
+
 # Fetch a data set into ./data (or $CLIPBENCH_DATA_DIR) and verify it.
 fetch NAME="fashion-mnist": build
     {{bin}} data fetch {{NAME}}

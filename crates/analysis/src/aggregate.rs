@@ -43,6 +43,9 @@ pub struct Options {
     /// `target_acc` (study.json), else [`DEFAULT_TARGET_SHARE`] of the best group's mean
     /// validation accuracy.
     pub target_acc: Option<f64>,
+    /// Read and write each complete run's `metrics.cache` (a derived copy of its records
+    /// that spares parsing the JSONL again; clipbench_metrics::cache).
+    pub use_cache: bool,
 }
 
 /// The default target: this share of the best mean validation accuracy of any group.
@@ -54,6 +57,7 @@ impl Default for Options {
             bootstrap_samples: 10_000,
             spike_factor: 10.0,
             target_acc: None,
+            use_cache: true,
         }
     }
 }

@@ -74,4 +74,23 @@ impl AnalysisError {
     }
 }
 
+impl From<clipbench_metrics::MetricsError> for AnalysisError {
+    fn from(e: clipbench_metrics::MetricsError) -> Self {
+        match e {
+            clipbench_metrics::MetricsError::Io { path, source } => {
+                AnalysisError::Io { path, source }
+            }
+            clipbench_metrics::MetricsError::JsonLine {
+                path,
+                line,
+                message,
+            } => AnalysisError::JsonLine {
+                path,
+                line,
+                message,
+            },
+        }
+    }
+}
+
 pub type Result<T, E = AnalysisError> = std::result::Result<T, E>;

@@ -64,7 +64,7 @@ impl Analysis {
     /// Reads every complete run under `root/runs/` and aggregates them.
     pub fn load(root: &Path, opts: &Options) -> Result<Analysis> {
         let study = Study::load(root)?;
-        let logs = logs::load(&study)?;
+        let logs = logs::load(&study, opts.use_cache)?;
         let agg = aggregate(&study, &logs, opts)?;
         let stability = match answer::Stability::from_study(&study, opts) {
             Some(s) => Some(s),

@@ -3,9 +3,9 @@
 //! documents the columns). Nested per-layer objects are flattened into one column per layer
 //! (`grad_norm_conv1`, `theta_clip1`, ...) so that a data frame has flat, typed columns.
 //!
-//! The step table can be large (10M records in the scale test), so it is streamed: the
-//! metrics files are parsed block by block (as [`crate::logs`] does), each batch of blocks
-//! becomes a polars frame and a Parquet row group, and only that batch is in memory.
+//! The step table can be large (10M records in the scale test), so it is streamed from the
+//! records [`crate::logs`] read: each batch of runs becomes a polars frame and a Parquet row
+//! group, and only that batch's frame is in memory beside the records.
 
 mod columns;
 mod steps;
@@ -28,7 +28,7 @@ pub const EPOCHS_FILE: &str = "epochs.parquet";
 pub fn write_long_tables(study: &Study, logs: &Logs, dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| AnalysisError::io(dir, e))?;
     let steps = dir.join(STEPS_FILE);
-    steps::write(study, &steps)?;
+    steps::write(study, &logs.records, &steps)?;
     let epochs = dir.join(EPOCHS_FILE);
     let mut df = epochs_frame(study, logs)?;
     crate::tables::write_parquet(&mut df, &epochs)?;

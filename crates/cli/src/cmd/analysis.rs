@@ -35,6 +35,9 @@ pub struct StatArgs {
     /// else 95% of the best mean validation accuracy of any strategy).
     #[arg(long)]
     target_acc: Option<f64>,
+    /// Parse every run's metrics.jsonl, neither reading nor writing its metrics.cache.
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -112,15 +115,21 @@ fn load(dir: &Path, stats: &StatArgs) -> anyhow::Result<Analysis> {
         bootstrap_samples: stats.bootstrap,
         spike_factor: stats.spike_factor,
         target_acc: stats.target_acc,
+        use_cache: !stats.no_cache,
     };
     let a = Analysis::load(dir, &opts).with_context(|| format!("analysing {}", dir.display()))?;
     for s in &a.study.skipped {
         eprintln!("skipped {}: {}", s.dir.display(), s.reason);
     }
+    for m in &a.logs.stats.cache_failed {
+        eprintln!("note: metrics cache not written ({m}); the next analysis parses again");
+    }
     eprintln!(
-        "{}: {} runs, {} step records, aggregated in {:.2} s",
+        "{}: {} runs ({} from metrics.cache, {} parsed), {} step records, aggregated in {:.2} s",
         a.study.name,
         a.study.runs.len(),
+        a.logs.stats.from_cache,
+        a.logs.stats.parsed,
         a.logs.steps.height(),
         t.elapsed().as_secs_f64()
     );
@@ -248,6 +257,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
         bootstrap_samples: args.stats.bootstrap,
         spike_factor: args.stats.spike_factor,
         target_acc: args.stats.target_acc,
+        use_cache: !args.stats.no_cache,
     };
     let c = clipbench_analysis::compare::compare(&args.results_dir, &args.reference_dir, &opts)
         .with_context(|| {
