@@ -118,3 +118,41 @@ fn without_the_cache_nothing_is_read_or_written() -> TestResult {
     assert!(same(&a, &with) && same(&a, &b));
     Ok(())
 }
+
+/// steps.parquet is kept while its runs are unchanged, and written anew when a run's records,
+/// or the table itself, change.
+#[test]
+fn unchanged_step_table_is_kept_and_a_changed_one_rewritten() -> TestResult {
+    let (_tmp, root) = copy_fixture("tiny")?;
+    let table = root.join("tables/steps.parquet");
+    let rows = |p: &Path| -> Result<usize, Box<dyn std::error::Error>> {
+        use polars::prelude::SerReader;
+        Ok(polars::prelude::ParquetReader::new(std::fs::File::open(p)?).num_rows()?)
+    };
+    let write = || -> Result<std::time::SystemTime, Box<dyn std::error::Error>> {
+        Analysis::load(&root, &Options::default())?.write_tables()?;
+        Ok(std::fs::metadata(&table)?.modified()?)
+    };
+    let first = write()?;
+    let n = rows(&table)?;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(write()?, first, "an unchanged table was rewritten");
+    // A record more in one run: the table follows.
+    let jsonl = caches(&root)[0].with_file_name("metrics.jsonl");
+    let text = std::fs::read_to_string(&jsonl)?;
+    let last_step = text
+        .lines()
+        .rfind(|l| l.contains("\"kind\":\"step\""))
+        .ok_or("no step record")?;
+    let mut extra: serde_json::Value = serde_json::from_str(last_step)?;
+    extra["step"] = (extra["step"].as_u64().ok_or("step")? + 1).into();
+    std::fs::write(&jsonl, format!("{text}{extra}\n"))?;
+    let second = write()?;
+    assert_ne!(second, first);
+    assert_eq!(rows(&table)?, n + 1);
+    // A table damaged (or replaced) by hand is written again.
+    std::fs::write(&table, b"not parquet")?;
+    write()?;
+    assert_eq!(rows(&table)?, n + 1);
+    Ok(())
+}

@@ -60,7 +60,8 @@ impl Key {
         })
     }
 
-    fn bytes(&self) -> Vec<u8> {
+    /// The key as bytes (what a cache stores; a stamp of derived outputs can hash it).
+    pub fn bytes(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(56);
         v.extend(self.len.to_le_bytes());
         v.extend(self.mtime_ns.to_le_bytes());

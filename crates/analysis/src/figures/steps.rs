@@ -14,7 +14,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::data::CurveSet;
-use super::style::{draw_line, moving_average, Smoothing};
+use super::style::{draw_line, moving_average_at, Smoothing};
 use super::{
     dash, draw_legend, extent, log_tick, padded, render, step_tick, strategy_color, tick,
     DrawResult, Format, LegendEntry, FONT, LEGEND_W,
@@ -85,34 +85,40 @@ struct Axes<'a> {
     marks: &'a StepMarks,
 }
 
-/// The curves as drawn: mean and band smoothed alike (in ln on a log axis: a geometric
-/// moving average).
+/// The curves as drawn: thinned to the points drawn ([`thin`]), mean and band smoothed
+/// alike over the whole curve (in ln on a log axis: a geometric moving average).
 fn smoothed(curves: &[Labeled], window: usize, log: bool) -> Vec<Labeled> {
-    if window <= 1 {
-        return curves.to_vec();
-    }
-    let smooth = |ys: &[f64]| -> Vec<f64> {
-        if log {
-            let ln: Vec<f64> = ys
-                .iter()
-                .map(|y| if *y > 0.0 { y.ln() } else { f64::NAN })
-                .collect();
-            moving_average(&ln, window)
-                .iter()
-                .map(|y| y.exp())
-                .collect()
-        } else {
-            moving_average(ys, window)
-        }
-    };
     curves
         .iter()
         .map(|(l, c)| {
-            let mut c = c.clone();
-            c.mean = smooth(&c.mean);
-            c.lo = smooth(&c.lo);
-            c.hi = smooth(&c.hi);
-            (l.clone(), c)
+            let idx = thin(c);
+            let pick = |v: &[f64]| -> Vec<f64> { idx.iter().map(|&i| v[i]).collect() };
+            let smooth = |ys: &[f64]| -> Vec<f64> {
+                if window <= 1 {
+                    pick(ys)
+                } else if log {
+                    let ln: Vec<f64> = ys
+                        .iter()
+                        .map(|y| if *y > 0.0 { y.ln() } else { f64::NAN })
+                        .collect();
+                    moving_average_at(&ln, window, &idx)
+                        .iter()
+                        .map(|y| y.exp())
+                        .collect()
+                } else {
+                    moving_average_at(ys, window, &idx)
+                }
+            };
+            let drawn = CurveSet {
+                group: c.group,
+                strategy: c.strategy.clone(),
+                x: pick(&c.x),
+                mean: smooth(&c.mean),
+                lo: smooth(&c.lo),
+                hi: smooth(&c.hi),
+                n: idx.iter().map(|&i| c.n[i]).collect(),
+            };
+            (l.clone(), drawn)
         })
         .collect()
 }
