@@ -25,7 +25,10 @@ fn same(a: &Analysis, b: &Analysis) -> bool {
     a.logs.steps.equals_missing(&b.logs.steps) && a.logs.epochs.equals_missing(&b.logs.epochs)
 }
 
-fn tables(a: &Analysis) -> Result<Vec<(PathBuf, Vec<u8>)>, Box<dyn std::error::Error>> {
+/// Every table file with its bytes.
+type TableBytes = Vec<(PathBuf, Vec<u8>)>;
+
+fn tables(a: &Analysis) -> Result<TableBytes, Box<dyn std::error::Error>> {
     let files = a.write_tables()?;
     let mut v = Vec::new();
     for f in files.written {
