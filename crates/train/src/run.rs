@@ -122,6 +122,7 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
         train_wall_s: 0.0,
         eval_wall_s: Some(0.0),
         run_wall_s: None,
+        load_wall_s: None,
     };
     let mut selector = Selector::default();
     let mut projected: BTreeMap<String, u64> = BTreeMap::new();
