@@ -42,6 +42,14 @@ ci: lint test
 bench FILTER="":
     cargo bench -p clipbench-benches -- {{FILTER}}
 
+# A reduced copy of experiments/main.toml (4 strategies, seed 1, 2 epochs, no tuning; in a
+# temporary directory), then bench-train for the same strategies with as many processes at
+# once as the study had workers. ARGS: `clipbench bench-study --help` (e.g. `--epochs 1
+# --train-limit 20000` for the tuning stage's shape).
+# Whole-study training img/s against bench-train's, and where the study's time went (issue 15).
+bench-study *ARGS: build
+    {{bin}} bench-study {{ARGS}}
+
 # PyTorch speed reference: reference/pytorch/.venv with the pinned torch (skipped when present).
 torch-setup:
     #!/usr/bin/env bash

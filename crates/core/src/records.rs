@@ -153,6 +153,11 @@ pub struct Summary {
     /// Seconds of the whole training loop: training, evaluation and metrics output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_wall_s: Option<f64>,
+    /// Seconds loading the run's data: reading and verifying the files, the validation split
+    /// and the normalisation (before the training loop, outside `run_wall_s`). Absent in runs
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_wall_s: Option<f64>,
 }
 
 fn last() -> String {

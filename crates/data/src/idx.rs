@@ -79,16 +79,29 @@ fn check_len(
 /// Reads an idx3-ubyte image file (raw or gzip).
 pub fn read_idx_images(path: &Path) -> Result<IdxImages, DataError> {
     let bytes = read_maybe_gz(path)?;
+    let (count, rows, cols) = check_images(path, &bytes)?;
+    let mut pixels = bytes;
+    pixels.drain(..16);
+    Ok(IdxImages {
+        count,
+        rows,
+        cols,
+        pixels,
+    })
+}
+
+/// The (count, rows, cols) of an idx3-ubyte image file's content, checked against its length.
+fn check_images(path: &Path, bytes: &[u8]) -> Result<(usize, usize, usize), DataError> {
     check_header(
         path,
-        &bytes,
+        bytes,
         16,
         IDX_IMAGES_MAGIC,
         "idx3 unsigned-byte images",
     )?;
-    let count = be_u32(&bytes, 4) as usize;
-    let rows = be_u32(&bytes, 8) as usize;
-    let cols = be_u32(&bytes, 12) as usize;
+    let count = be_u32(bytes, 4) as usize;
+    let rows = be_u32(bytes, 8) as usize;
+    let cols = be_u32(bytes, 12) as usize;
     if rows == 0 || cols == 0 {
         return Err(DataError::BadShape {
             path: path.to_path_buf(),
@@ -100,24 +113,21 @@ pub fn read_idx_images(path: &Path) -> Result<IdxImages, DataError> {
     let payload = count.checked_mul(rows).and_then(|v| v.checked_mul(cols));
     check_len(
         path,
-        &bytes,
+        bytes,
         16,
         payload,
         format!("16-byte header + {count} images x {rows}x{cols}"),
     )?;
-    let mut pixels = bytes;
-    pixels.drain(..16);
-    Ok(IdxImages {
-        count,
-        rows,
-        cols,
-        pixels,
-    })
+    Ok((count, rows, cols))
 }
 
 /// Reads an idx1-ubyte label file (raw or gzip); every label must be a class in 0..=9.
 pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>, DataError> {
-    let bytes = read_maybe_gz(path)?;
+    parse_idx_labels(path, read_maybe_gz(path)?)
+}
+
+/// [`read_idx_labels`] on the file's (decompressed) content.
+fn parse_idx_labels(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, DataError> {
     check_header(
         path,
         &bytes,
@@ -152,20 +162,27 @@ pub fn read_idx_labels(path: &Path) -> Result<Vec<u8>, DataError> {
 
 /// Reads an image file and its label file into a 1-channel [`Dataset`] scaled to [0, 1].
 pub fn load_idx_pair(images_path: &Path, labels_path: &Path) -> Result<Dataset, DataError> {
-    let images = read_idx_images(images_path)?;
-    let labels = read_idx_labels(labels_path)?;
-    if images.count != labels.len() {
+    let images = read_maybe_gz(images_path)?;
+    let labels = read_maybe_gz(labels_path)?;
+    idx_pair_from_bytes((images_path, &images), (labels_path, labels))
+}
+
+/// [`load_idx_pair`] on file contents already read (decompressed): the pixels are scaled
+/// straight from the image bytes, without first moving them out of the header's way.
+pub(crate) fn idx_pair_from_bytes(
+    (images_path, images): (&Path, &[u8]),
+    (labels_path, labels): (&Path, Vec<u8>),
+) -> Result<Dataset, DataError> {
+    let (count, rows, cols) = check_images(images_path, images)?;
+    let labels = parse_idx_labels(labels_path, labels)?;
+    if count != labels.len() {
         return Err(DataError::CountMismatch {
             images_path: images_path.to_path_buf(),
-            images: images.count,
+            images: count,
             labels_path: labels_path.to_path_buf(),
             labels: labels.len(),
         });
     }
-    let values = images
-        .pixels
-        .iter()
-        .map(|&p| f32::from(p) / 255.0)
-        .collect();
-    Dataset::new(values, labels, [1, images.rows, images.cols])
+    let values = images[16..].iter().map(|&p| f32::from(p) / 255.0).collect();
+    Dataset::new(values, labels, [1, rows, cols])
 }

@@ -143,7 +143,7 @@ pub fn load(name: DatasetName, data_dir: &Path) -> Result<DataSplits, DataError>
     Ok(DataSplits { train, test, name })
 }
 
-fn check_shape(data: &Dataset, name: DatasetName, path: &Path) -> Result<(), DataError> {
+pub(crate) fn check_shape(data: &Dataset, name: DatasetName, path: &Path) -> Result<(), DataError> {
     if data.shape() != name.shape() {
         let [c, h, w] = name.shape();
         let [fc, fh, fw] = data.shape();

@@ -43,6 +43,8 @@ pub use layout::{
 };
 pub use normalize::{normalize, ChannelStats, Normalize};
 pub use shuffle::{batches, epoch_permutation, Batch, Batches};
-pub use split::{indices_sha256, split_validation, validation_indices, SplitInfo};
+pub use split::{
+    indices_sha256, split_validation, split_validation_owned, validation_indices, SplitInfo,
+};
 pub use synthetic::{synthetic, SyntheticConfig};
-pub use verify::{verify, FileReport, HashStatus, VerifyReport};
+pub use verify::{load_verified, verify, FileReport, HashStatus, VerifyReport};

@@ -69,9 +69,71 @@ pub fn split_validation(
     Ok((train.subset(&rest)?, train.subset(&idx)?, info))
 }
 
+/// [`split_validation`] taking the training set by value: the validation images are copied
+/// out and the remaining ones moved down in place, in order, so a run never holds a second
+/// copy of the training set (for Fashion-MNIST 172 MB less memory to fault in per run). The
+/// same datasets, image for image.
+pub fn split_validation_owned(
+    train: Dataset,
+    n: usize,
+    split_seed: u64,
+) -> Result<(Dataset, Dataset, SplitInfo), DataError> {
+    let idx = validation_indices(train.len(), n, split_seed)?;
+    let validation = train.subset(&idx)?;
+    let mut held = vec![false; train.len()];
+    for &i in &idx {
+        held[i] = true;
+    }
+    let shape = train.shape();
+    let per = train.image_len();
+    let (mut images, mut labels) = train.into_parts();
+    let mut kept = 0;
+    for (i, &h) in held.iter().enumerate() {
+        if h {
+            continue;
+        }
+        if kept != i {
+            images.copy_within(i * per..(i + 1) * per, kept * per);
+            labels[kept] = labels[i];
+        }
+        kept += 1;
+    }
+    images.truncate(kept * per);
+    labels.truncate(kept);
+    let info = SplitInfo {
+        split_seed,
+        validation_images: idx.len(),
+        validation_indices_sha256: indices_sha256(&idx),
+    };
+    Ok((Dataset::new(images, labels, shape)?, validation, info))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_owned_split_gives_the_same_datasets() -> Result<(), DataError> {
+        let images: Vec<f32> = (0..3 * 500).map(|i| i as f32 * 0.5).collect();
+        let labels: Vec<u8> = (0..500).map(|i| (i * 7 % 10) as u8).collect();
+        let d = Dataset::new(images, labels, [3, 1, 1])?;
+        for (n, seed) in [(0, 1), (1, 2), (100, 7), (499, 3)] {
+            let (tr, va, info) = split_validation(&d, n, seed)?;
+            let (tr2, va2, info2) = split_validation_owned(d.clone(), n, seed)?;
+            assert_eq!(
+                (tr.images(), tr.labels()),
+                (tr2.images(), tr2.labels()),
+                "{n}"
+            );
+            assert_eq!(
+                (va.images(), va.labels()),
+                (va2.images(), va2.labels()),
+                "{n}"
+            );
+            assert_eq!(info, info2);
+        }
+        Ok(())
+    }
 
     fn data(n: usize) -> Dataset {
         let images = (0..n).map(|i| i as f32).collect();

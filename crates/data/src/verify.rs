@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::cifar::{CIFAR_TEST_FILE, CIFAR_TRAIN_FILES};
 use crate::hashes::{known_files, KnownFile, CIFAR10_SAMPLE};
-use crate::io::sha256_decompressed;
-use crate::layout::{dataset_dir, expected_files, fetch_hint, find_cifar, locate_files};
-use crate::{DataError, DatasetName};
+use crate::idx::idx_pair_from_bytes;
+use crate::io::{read_maybe_gz, sha256_bytes, sha256_decompressed};
+use crate::layout::{
+    check_shape, dataset_dir, expected_files, fetch_hint, find_cifar, locate_files,
+};
+use crate::{DataError, DataSplits, DatasetName};
 
 pub use clipbench_core::dataset::{FileReport, HashStatus};
 
@@ -36,6 +39,16 @@ pub(crate) fn check_file(
     expected: Option<&KnownFile>,
 ) -> Result<(String, u64, HashStatus), DataError> {
     let (sha256, bytes) = sha256_decompressed(path)?;
+    check_hash(path, sha256, bytes, expected)
+}
+
+/// Compares a file's hash with `expected` if given; a mismatch is an error.
+fn check_hash(
+    path: &Path,
+    sha256: String,
+    bytes: u64,
+    expected: Option<&KnownFile>,
+) -> Result<(String, u64, HashStatus), DataError> {
     match expected {
         Some(k) if k.sha256 != sha256 => Err(DataError::HashMismatch {
             path: path.to_path_buf(),
@@ -91,6 +104,53 @@ pub fn verify(name: DatasetName, data_dir: &Path) -> Result<VerifyReport, DataEr
         complete: true,
         files,
     })
+}
+
+/// [`verify`] and [`load`](crate::load) together, reading each file once: MNIST and
+/// Fashion-MNIST are decompressed, hashed and parsed from the same bytes (a run used to
+/// decompress its data twice); the other data sets are verified, then loaded. The report is
+/// the one [`verify`] gives.
+pub fn load_verified(
+    name: DatasetName,
+    data_dir: &Path,
+) -> Result<(DataSplits, VerifyReport), DataError> {
+    if !matches!(name, DatasetName::Mnist | DatasetName::FashionMnist) {
+        let report = verify(name, data_dir)?;
+        return Ok((crate::load(name, data_dir)?, report));
+    }
+    let paths = locate_files(name, data_dir)?;
+    let mut contents = Vec::with_capacity(paths.len());
+    let mut files = Vec::with_capacity(paths.len());
+    for (p, k) in paths.iter().zip(known_files(name)) {
+        let bytes = read_maybe_gz(p)?;
+        let (sha256, len, status) =
+            check_hash(p, sha256_bytes(&bytes), bytes.len() as u64, Some(k))?;
+        files.push(FileReport {
+            file: relative(p, data_dir),
+            sha256,
+            bytes: len,
+            status,
+        });
+        contents.push(bytes);
+    }
+    let found = contents.len();
+    let [train_images, train_labels, test_images, test_labels]: [Vec<u8>; 4] =
+        contents.try_into().map_err(|_| DataError::InvalidConfig {
+            what: "IDX data set files",
+            expected: "4 (training images and labels, test images and labels)".into(),
+            found: found.to_string(),
+        })?;
+    let train = idx_pair_from_bytes((&paths[0], &train_images), (&paths[1], train_labels))?;
+    drop(train_images);
+    let test = idx_pair_from_bytes((&paths[2], &test_images), (&paths[3], test_labels))?;
+    check_shape(&train, name, &paths[0])?;
+    check_shape(&test, name, &paths[2])?;
+    let report = VerifyReport {
+        dataset: name,
+        complete: true,
+        files,
+    };
+    Ok((DataSplits { train, test, name }, report))
 }
 
 fn verify_cifar(data_dir: &Path) -> Result<VerifyReport, DataError> {

@@ -15,6 +15,7 @@
 pub mod conv;
 mod device;
 mod error;
+pub mod flops;
 pub mod init;
 mod linear;
 pub mod model;

@@ -111,7 +111,8 @@ impl<D: Device<f32>> Param<'_, D> {
     }
 }
 
-/// Logits and, per clip layer, the clip count of this forward pass.
+/// Logits (or, from `features`, the flattened features) and, per clip layer, the clip count
+/// of this forward pass.
 pub type ModelOutput<D, T> = (Tensor2<D, T>, [Option<ClipStats>; 2]);
 
 #[derive(Clone, Debug)]
@@ -145,6 +146,23 @@ impl<D: NnDevice + ClipDevice> SimpleCnn<D> {
     }
 
     pub fn forward<T: Tape<f32, D>>(
+        &self,
+        x: Tensor4<D, T>,
+        want_stats: bool,
+    ) -> Result<ModelOutput<D, T>, NnError> {
+        let (flat, stats) = self.features(x, want_stats)?;
+        Ok((self.head(flat)?, stats))
+    }
+
+    /// The linear layer on [`Self::features`]' output: the logits.
+    pub fn head<T: Tape<f32, D>>(&self, x: Tensor2<D, T>) -> Result<Tensor2<D, T>, NnError> {
+        linear(x, self.fc.0.retaped::<T>(), self.fc.1.retaped::<T>())
+    }
+
+    /// Everything before the linear layer (conv → relu → clip → pool, twice), flattened to
+    /// (B, features). Each image's features are computed on their own on Cpu, so a batch may
+    /// be split into chunks without changing a bit (see `NnDevice::EVAL_CHUNK`).
+    pub fn features<T: Tape<f32, D>>(
         &self,
         x: Tensor4<D, T>,
         want_stats: bool,
@@ -186,9 +204,7 @@ impl<D: NnDevice + ClipDevice> SimpleCnn<D> {
                 found: format!("({pb}, {pc}, {ph}, {pw})"),
             });
         }
-        let x = x.reshape_like(&(b, flat));
-        let logits = linear(x, self.fc.0.retaped::<T>(), self.fc.1.retaped::<T>())?;
-        Ok((logits, [s1, s2]))
+        Ok((x.reshape_like(&(b, flat)), [s1, s2]))
     }
 
     /// Every parameter tensor in a fixed order (the optimizer's state follows it).

@@ -118,6 +118,88 @@ pub(crate) fn gemm(dst: MatMut<'_>, lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate
     }
 }
 
+/// `c = a · b` for dense row-major `n × n` matrices, on this thread: the sgemm-peak
+/// measurement of [`crate::flops::sgemm_peak`].
+pub(crate) fn square_gemm(c: &mut [f32], a: &[f32], b: &[f32], n: usize) {
+    gemm(
+        MatMut::row_major(c, n, n),
+        MatRef::row_major(a, n, n),
+        MatRef::row_major(b, n, n),
+        false,
+    );
+}
+
+/// Bytes 0xFF where bit k of a 4-bit movemask is set (byte k = window k, little-endian).
+#[cfg(target_arch = "x86_64")]
+const BYTE_MASK: [u32; 16] = {
+    let mut t = [0u32; 16];
+    let mut bits = 0;
+    while bits < 16 {
+        let mut k = 0;
+        while k < 4 {
+            if bits >> k & 1 == 1 {
+                t[bits] |= 0xFF << (8 * k);
+            }
+            k += 1;
+        }
+        bits += 1;
+    }
+    t
+};
+
+/// The max-pool's second pass on one row of windows (`crate::pool::cpu::vertical_scalar`
+/// is the same function, one window at a time): per window, the lower pair's winner `l`
+/// replaces the upper's `u` iff `l > u` or `l` is the first NaN, and the argmax is
+/// `2 + lower_r` or `upper_r`. Bitwise selects, so the chosen value's bits (−0, NaN payloads)
+/// pass unchanged. Rows of 4 or more windows: 4 at a time, the last 4 recomputed when the
+/// length is not a multiple of 4 (the same inputs give the same outputs).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn pool_vertical_sse2(
+    upper: &[f32],
+    lower: &[f32],
+    (upper_r, lower_r): (&[u8], &[u8]),
+    out: &mut [f32],
+    arg: &mut [u8],
+) {
+    use std::arch::x86_64::*;
+    let n = out.len();
+    assert!(
+        n >= 4
+            && upper.len() == n
+            && lower.len() == n
+            && upper_r.len() == n
+            && lower_r.len() == n
+            && arg.len() == n,
+        "pool_vertical_sse2: rows of at least 4 windows, all of one length"
+    );
+    let quad = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    let mut i = 0;
+    loop {
+        // SAFETY: i + 4 <= n, the length of every slice (asserted above), so the unaligned
+        // 4-float loads and the store stay inside `upper`, `lower` and `out`; SSE2 is part of
+        // the x86-64 baseline.
+        let take = unsafe {
+            let u = _mm_loadu_ps(upper.as_ptr().add(i));
+            let l = _mm_loadu_ps(lower.as_ptr().add(i));
+            let greater = _mm_cmpgt_ps(l, u);
+            let l_nan = _mm_cmpunord_ps(l, l);
+            let u_nan = _mm_cmpunord_ps(u, u);
+            let take = _mm_or_ps(greater, _mm_andnot_ps(u_nan, l_nan));
+            let o = _mm_or_ps(_mm_and_ps(take, l), _mm_andnot_ps(take, u));
+            _mm_storeu_ps(out.as_mut_ptr().add(i), o);
+            _mm_movemask_ps(take) as usize
+        };
+        let m = BYTE_MASK[take & 15];
+        // lower_r and upper_r are 0 or 1 per byte: + 0x02 per byte never carries.
+        let a = (m & quad(lower_r, i).wrapping_add(0x0202_0202)) | (!m & quad(upper_r, i));
+        arg[i..i + 4].copy_from_slice(&a.to_le_bytes());
+        if i + 4 == n {
+            break;
+        }
+        i = (i + 4).min(n - 4);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 //!   budget for every strategy, selection on validation accuracy, the final stage after it.
 //! - [`layout`]: where a study's files live; [`lock`]: OS file locks; [`worker`]: one run in
 //!   its own process; [`report`]: outcomes and the one-line summary; [`progress`], [`signal`].
+//! - [`throughput`]: `clipbench bench-study`'s reduced study and where its wall time went.
 //! - [`status`]: every run's state from a results directory alone (and what counts as failed);
 //!   [`slurm_state`]: the array tasks' states from sacct / squeue.
 
@@ -25,6 +26,7 @@ pub mod slurm_state;
 pub mod source;
 pub mod spec;
 pub mod status;
+pub mod throughput;
 pub mod tune;
 pub mod worker;
 

@@ -188,6 +188,7 @@ fn summary(
         train_wall_s: 0.1,
         eval_wall_s: Some(0.05),
         run_wall_s: Some(0.2),
+        load_wall_s: None,
     }
 }
 

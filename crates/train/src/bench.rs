@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use clipbench_clip::{ClipDevice, Strategy};
 use clipbench_data::rng::SplitMix64;
+use clipbench_nn::flops::{sgemm_peak, train_flops_per_image, SgemmPeak};
 use clipbench_nn::model::{ModelConfig, SimpleCnn, NUM_CLASSES};
 use clipbench_nn::NnDevice;
 use dfdx::prelude::*;
@@ -28,6 +29,35 @@ pub struct BenchResult {
     pub steps: usize,
     pub train_images_per_s: f64,
     pub forward_images_per_s: f64,
+    /// Matrix-product FLOPs of one training image (forward and backward; see
+    /// [`clipbench_nn::flops`]).
+    pub train_flop_per_image: u64,
+    /// train_images_per_s × train_flop_per_image / 1e9.
+    pub train_gflops: f64,
+    /// The machine's f32 gemm peak at this thread count, measured in the same run (`threads`
+    /// concurrent single-threaded N×N×N gemms, best of the repeats); None when skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sgemm: Option<SgemmPeak>,
+    /// train_gflops / sgemm.gflops: the share of the gemm ceiling the training step reaches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sgemm_share: Option<f64>,
+}
+
+/// The sgemm-peak measurement of [`bench_train`]: N×N×N gemms, best of `repeats` (0: skip).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SgemmOpts {
+    pub n: usize,
+    pub repeats: usize,
+}
+
+impl Default for SgemmOpts {
+    /// 2048 × 2048 × 2048, best of 3.
+    fn default() -> Self {
+        Self {
+            n: 2048,
+            repeats: 3,
+        }
+    }
 }
 
 fn dev_err(e: impl std::fmt::Debug) -> TrainError {
@@ -117,8 +147,8 @@ impl<D: NnDevice + ClipDevice> BenchSetup<D> {
     }
 }
 
-/// Times `steps` training steps (after 2 warm-up steps), then `steps` forward passes, in a
-/// pool of `threads` threads.
+/// Times `steps` training steps (after 2 warm-up steps), then `steps` forward passes, then
+/// (unless `sgemm.repeats` is 0) the sgemm peak, in a pool of `threads` threads.
 pub fn bench_train(
     strategy: Strategy,
     input: [usize; 3],
@@ -126,12 +156,13 @@ pub fn bench_train(
     steps: usize,
     threads: usize,
     device: DeviceKind,
+    sgemm: SgemmOpts,
 ) -> Result<BenchResult, TrainError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .map_err(|e| TrainError::Threads(e.to_string()))?;
-    pool.install(|| match device {
+    let mut r = pool.install(|| match device {
         DeviceKind::Cpu => time(
             BenchSetup::new(strategy, input, batch)?,
             steps,
@@ -150,7 +181,13 @@ pub fn bench_train(
         }
         #[cfg(not(feature = "cuda"))]
         DeviceKind::Cuda => match crate::device::cuda(0)? {},
-    })
+    })?;
+    if sgemm.repeats > 0 {
+        let peak = pool.install(|| sgemm_peak(sgemm.n, threads, sgemm.repeats));
+        r.sgemm_share = Some(r.train_gflops / peak.gflops.max(1e-12));
+        r.sgemm = Some(peak);
+    }
+    Ok(r)
 }
 
 /// Every step reads its loss back to the host (as a run does), so wall time includes the
@@ -176,6 +213,8 @@ fn time<D: NnDevice + ClipDevice>(
     let fwd_s = t1.elapsed().as_secs_f64();
     let batch = s.labels.len();
     let imgs = (batch * steps) as f64;
+    let flop = train_flops_per_image(&s.model.cfg);
+    let train_images_per_s = imgs / train_s.max(1e-9);
     Ok(BenchResult {
         strategy: s.model.cfg.clip.strategy,
         device: device.to_string(),
@@ -183,7 +222,11 @@ fn time<D: NnDevice + ClipDevice>(
         batch,
         threads,
         steps,
-        train_images_per_s: imgs / train_s.max(1e-9),
+        train_images_per_s,
         forward_images_per_s: imgs / fwd_s.max(1e-9),
+        train_flop_per_image: flop,
+        train_gflops: train_images_per_s * flop as f64 / 1e9,
+        sgemm: None,
+        sgemm_share: None,
     })
 }

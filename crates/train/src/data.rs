@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use clipbench_data::{
-    load, sha256_bytes, split_validation, synthetic, verify, ChannelStats, Dataset, DatasetName,
-    FileReport, HashStatus, Normalize, SplitInfo, SyntheticConfig,
+    load_verified, sha256_bytes, split_validation_owned, synthetic, ChannelStats, Dataset,
+    DatasetName, FileReport, HashStatus, Normalize, SplitInfo, SyntheticConfig,
 };
 
 use crate::config::RunConfig;
@@ -61,10 +61,10 @@ pub fn load_run_data(cfg: &RunConfig, data_dir: &Path) -> Result<RunData, TrainE
         }];
         (s, files)
     } else {
-        let report = verify(cfg.dataset, data_dir)?;
-        (load(cfg.dataset, data_dir)?, report.files)
+        let (splits, report) = load_verified(cfg.dataset, data_dir)?;
+        (splits, report.files)
     };
-    let (train, validation, split) = split_validation(&splits.train, n_val, cfg.split_seed)?;
+    let (train, validation, split) = split_validation_owned(splits.train, n_val, cfg.split_seed)?;
     let mut train = truncate(train, cfg.train_limit)?;
     let mut validation = validation;
     let mut test = truncate(splits.test, cfg.test_limit)?;

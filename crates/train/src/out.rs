@@ -54,7 +54,9 @@ fn run_on<D: NnDevice + ClipDevice>(
     if summary_path.exists() {
         std::fs::remove_file(&summary_path).map_err(|e| TrainError::io(&summary_path, e))?;
     }
+    let load_start = std::time::Instant::now();
     let data = load_run_data(cfg, data_dir)?;
+    let load_wall_s = load_start.elapsed().as_secs_f64();
     let run_id = cfg.run_id();
     let (git_revision, git_dirty) = MachineInfo::git();
     let manifest = Manifest {
@@ -112,6 +114,10 @@ fn run_on<D: NnDevice + ClipDevice>(
             timing: &mut timing as &mut dyn Sink<TimingRecord>,
         },
     )?;
+    let summary = Summary {
+        load_wall_s: Some(load_wall_s),
+        ..summary
+    };
     write_json_atomic(&summary_path, &summary)?;
     Ok(summary)
 }

@@ -6,6 +6,7 @@ mod analysis;
 #[path = "analysis_off.rs"]
 mod analysis;
 mod bench;
+mod bench_study;
 mod curves;
 mod data;
 mod run;
@@ -41,6 +42,9 @@ enum Command {
     Verify(train::VerifyArgs),
     /// Training and forward throughput (images/s, JSON) on synthetic batches.
     BenchTrain(bench::Args),
+    /// Whole-study throughput: a reduced study, then bench-train at the same threads; the
+    /// ratio of their images/s and where the study's time went.
+    BenchStudy(bench_study::Args),
     /// Run a study (experiments/*.toml): every run, resumable, locally or on Slurm.
     Run(run::Args),
     /// Every run of a study and its state (pending, running, complete, diverged, failed,
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Verify(a) => train::verify(a),
         Command::BenchTrain(a) => bench::run(a),
+        Command::BenchStudy(a) => bench_study::run(a),
         Command::Run(a) => run::run(a),
         Command::Status(a) => status::run(a),
         Command::RunWorker(a) => run::worker(a),

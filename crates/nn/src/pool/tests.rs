@@ -213,3 +213,99 @@ fn conv_pool_linear_chain_matches_generic() -> TestResult {
     }
     Ok(())
 }
+
+/// The one-pass tournament the CPU kernel ran before the two-pass version (issue 15): per
+/// window, upper pair, lower pair, then upper against lower, with `right_wins`.
+fn one_pass_tournament(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
+    let wins = |l: f32, r: f32| (r > l) | (r.is_nan() & !l.is_nan());
+    let (mut out, mut arg) = (Vec::new(), Vec::new());
+    for plane in x.chunks(h * w) {
+        for pair in plane.chunks_exact(2 * w) {
+            let (top, bottom) = pair.split_at(w);
+            for (t, b) in top.chunks_exact(2).zip(bottom.chunks_exact(2)) {
+                let ur = wins(t[0], t[1]);
+                let upper = if ur { t[1] } else { t[0] };
+                let lr = wins(b[0], b[1]);
+                let lower = if lr { b[1] } else { b[0] };
+                let take = wins(upper, lower);
+                out.push(if take { lower } else { upper });
+                arg.push(if take { 2 + u8::from(lr) } else { u8::from(ur) });
+            }
+        }
+    }
+    (out, arg)
+}
+
+/// The two-pass forward (SSE2 second pass on x86-64) picks the same winners as the one-pass
+/// tournament, bit for bit (−0 against +0, NaN payloads, ties everywhere), for row lengths
+/// below, at and above the SIMD width and across the 16-plane task boundary.
+#[test]
+fn two_pass_forward_matches_the_one_pass_tournament_bit_for_bit() {
+    let palette = [
+        -1.0f32,
+        -0.0,
+        0.0,
+        1.0,
+        2.0,
+        f32::NAN,
+        f32::from_bits(0x7fc0_0001),
+        f32::from_bits(0xffc0_0002),
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ];
+    let mut rng = Rng::new(5);
+    for (planes, h, w) in [
+        (1, 2, 2),
+        (3, 2, 6),
+        (17, 4, 8),
+        (5, 6, 10),
+        (33, 14, 14),
+        (20, 28, 28),
+        (2, 8, 34),
+    ] {
+        let x: Vec<f32> = (0..planes * h * w)
+            .map(|_| {
+                let r = rng.vec(1)[0].abs();
+                palette[((r * 1e4) as usize) % palette.len()]
+            })
+            .collect();
+        let (want_y, want_arg) = one_pass_tournament(&x, h, w);
+        let (y, arg) = cpu::forward(&x, h, w);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y), bits(&want_y), "values, {planes}x{h}x{w}");
+        assert_eq!(arg, want_arg, "argmax, {planes}x{h}x{w}");
+    }
+}
+
+/// The SSE2 second pass against the scalar one on every row length from 4 to 19.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn sse2_second_pass_matches_scalar() {
+    let palette = [
+        -2.0f32,
+        -0.0,
+        0.0,
+        3.0,
+        f32::NAN,
+        f32::from_bits(0xffc0_0003),
+    ];
+    let mut rng = Rng::new(9);
+    let mut pick = |n: usize| -> Vec<f32> {
+        rng.vec(n)
+            .iter()
+            .map(|r| palette[((r.abs() * 1e4) as usize) % palette.len()])
+            .collect()
+    };
+    for n in 4..20 {
+        let (u, l) = (pick(n), pick(n));
+        let ur: Vec<u8> = (0..n).map(|i| (i % 2) as u8).collect();
+        let lr: Vec<u8> = (0..n).map(|i| ((i / 3) % 2) as u8).collect();
+        let (mut o1, mut a1) = (vec![9.0; n], vec![9u8; n]);
+        let (mut o2, mut a2) = (vec![7.0; n], vec![7u8; n]);
+        cpu::vertical_scalar(&u, &l, (&ur, &lr), &mut o1, &mut a1);
+        crate::raw::pool_vertical_sse2(&u, &l, (&ur, &lr), &mut o2, &mut a2);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&o1), bits(&o2), "values, n = {n}");
+        assert_eq!(a1, a2, "argmax, n = {n}");
+    }
+}
