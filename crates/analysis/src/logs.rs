@@ -3,8 +3,9 @@
 //! clipbench-metrics reads each run into typed columns (its fast scanner, serde_json for
 //! anything unusual, every error naming the file and line) or takes them from the run's
 //! `metrics.cache`; here they become the polars frames every aggregation and figure starts
-//! from. polars' own NDJSON reader was slower at every size measured (README "Analysis") and
-//! would have to find a bad line again to name it.
+//! from. polars' own NDJSON reader (Python polars' `scan_ndjson` over the same files, `just
+//! bench-analysis`) was slower even against a cold parse, at 1M and 10M records (README
+//! "Analysis"), and would have to find a bad line again to name it.
 
 use clipbench_metrics::{Field, Loaded, RunRecords, Source, EPOCH_VALUES};
 use polars::prelude::*;
