@@ -25,6 +25,20 @@ fn same(a: &Analysis, b: &Analysis) -> bool {
     a.logs.steps.equals_missing(&b.logs.steps) && a.logs.epochs.equals_missing(&b.logs.epochs)
 }
 
+/// Appends a step record to a metrics file: its last step's, one step later, with `loss`.
+fn append_step(jsonl: &Path, loss: f64) -> TestResult {
+    let text = std::fs::read_to_string(jsonl)?;
+    let last_step = text
+        .lines()
+        .rfind(|l| l.contains("\"kind\":\"step\""))
+        .ok_or("no step record")?;
+    let mut extra: serde_json::Value = serde_json::from_str(last_step)?;
+    extra["step"] = (extra["step"].as_u64().ok_or("step")? + 1).into();
+    extra["loss"] = loss.into();
+    std::fs::write(jsonl, format!("{text}{extra}\n"))?;
+    Ok(())
+}
+
 /// Every table file with its bytes.
 type TableBytes = Vec<(PathBuf, Vec<u8>)>;
 
@@ -62,16 +76,7 @@ fn torn_stale_and_unwritable_caches_fall_back_to_the_jsonl() -> TestResult {
     let bytes = std::fs::read(&runs[0])?;
     std::fs::write(&runs[0], &bytes[..bytes.len() / 2])?;
     // Stale: its JSONL gained a record after the cache was written.
-    let jsonl = runs[1].with_file_name("metrics.jsonl");
-    let text = std::fs::read_to_string(&jsonl)?;
-    let last_step = text
-        .lines()
-        .rfind(|l| l.contains("\"kind\":\"step\""))
-        .ok_or("no step record")?;
-    let mut extra: serde_json::Value = serde_json::from_str(last_step)?;
-    extra["step"] = (extra["step"].as_u64().ok_or("step")? + 1).into();
-    extra["loss"] = 123.25.into();
-    std::fs::write(&jsonl, format!("{text}{extra}\n"))?;
+    append_step(&runs[1].with_file_name("metrics.jsonl"), 123.25)?;
     // Unwritable: a directory where the cache would go.
     std::fs::remove_file(&runs[2])?;
     std::fs::create_dir(&runs[2])?;
@@ -141,15 +146,7 @@ fn unchanged_step_table_is_kept_and_a_changed_one_rewritten() -> TestResult {
     std::thread::sleep(std::time::Duration::from_millis(20));
     assert_eq!(write()?, first, "an unchanged table was rewritten");
     // A record more in one run: the table follows.
-    let jsonl = caches(&root)[0].with_file_name("metrics.jsonl");
-    let text = std::fs::read_to_string(&jsonl)?;
-    let last_step = text
-        .lines()
-        .rfind(|l| l.contains("\"kind\":\"step\""))
-        .ok_or("no step record")?;
-    let mut extra: serde_json::Value = serde_json::from_str(last_step)?;
-    extra["step"] = (extra["step"].as_u64().ok_or("step")? + 1).into();
-    std::fs::write(&jsonl, format!("{text}{extra}\n"))?;
+    append_step(&caches(&root)[0].with_file_name("metrics.jsonl"), 0.5)?;
     let second = write()?;
     assert_ne!(second, first);
     assert_eq!(rows(&table)?, n + 1);

@@ -151,14 +151,7 @@ fn record(r: &mut Rng, odd: bool) -> String {
             }
         }
         "epoch" => {
-            for k in [
-                "train_loss",
-                "train_acc",
-                "val_loss",
-                "val_acc",
-                "test_loss",
-                "test_acc",
-            ] {
+            for k in crate::records::EPOCH_VALUES {
                 if !r.chance(0.1) {
                     fields.push(format!("\"{k}\":{}", value(r, odd)));
                 }

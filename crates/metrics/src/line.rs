@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::records::{EpochRecords, Field, Layout, StepRecords};
+use crate::records::{EpochRecords, Field, Layout, StepRecords, EPOCH_VALUES};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -20,18 +20,28 @@ pub(crate) enum Kind {
     Diverged,
 }
 
-/// Scalars of a record, in [`Row::scalars`] order.
-pub(crate) const SCALARS: [&str; 9] = [
-    "loss",
-    "lr",
-    "grad_norm",
-    "train_loss",
-    "train_acc",
-    "val_loss",
-    "val_acc",
-    "test_loss",
-    "test_acc",
-];
+/// The step record's scalars; [`Row::scalars`] holds them, then [`EPOCH_VALUES`].
+pub(crate) const STEP_SCALARS: [&str; 3] = ["loss", "lr", "grad_norm"];
+
+/// How many scalars [`Row::scalars`] holds.
+pub(crate) const N_SCALARS: usize = STEP_SCALARS.len() + EPOCH_VALUES.len();
+
+/// The name of scalar `i` of [`Row::scalars`].
+pub(crate) fn scalar_name(i: usize) -> &'static str {
+    STEP_SCALARS
+        .get(i)
+        .copied()
+        .unwrap_or_else(|| EPOCH_VALUES[i - STEP_SCALARS.len()])
+}
+
+/// The index in [`Row::scalars`] of a record's scalar key.
+pub(crate) fn scalar_index(key: &[u8]) -> Option<usize> {
+    STEP_SCALARS
+        .iter()
+        .chain(&EPOCH_VALUES)
+        .position(|s| s.as_bytes() == key)
+}
+
 pub(crate) const LOSS: usize = 0;
 pub(crate) const LR: usize = 1;
 pub(crate) const GRAD_NORM: usize = 2;
@@ -43,8 +53,8 @@ pub(crate) struct Row {
     pub(crate) kind: Option<Kind>,
     pub(crate) step: Option<i64>,
     pub(crate) epoch: Option<i64>,
-    /// [`SCALARS`]; NaN = absent or null.
-    pub(crate) scalars: [f64; 9],
+    /// [`STEP_SCALARS`] then [`EPOCH_VALUES`]; NaN = absent or null.
+    pub(crate) scalars: [f64; N_SCALARS],
     pub(crate) layers: Vec<f64>,
     /// Whether a layer's value was given (the first of duplicate keys counts).
     pub(crate) seen: Vec<bool>,
@@ -60,7 +70,7 @@ impl Row {
             kind: None,
             step: None,
             epoch: None,
-            scalars: [f64::NAN; 9],
+            scalars: [f64::NAN; N_SCALARS],
             layers: vec![f64::NAN; layout.n_layer_columns()],
             seen: vec![false; layout.n_layer_columns()],
             channels: vec![f64::NAN; layout.n_channel_columns()],
@@ -72,7 +82,7 @@ impl Row {
         self.kind = None;
         self.step = None;
         self.epoch = None;
-        self.scalars = [f64::NAN; 9];
+        self.scalars = [f64::NAN; N_SCALARS];
         self.layers.fill(f64::NAN);
         self.seen.fill(false);
         self.channels.fill(f64::NAN);
@@ -148,7 +158,7 @@ impl Row {
                 let epoch = int(self.epoch, "epoch")?;
                 for i in [LOSS, GRAD_NORM] {
                     if self.scalars[i].is_nan() {
-                        return Err(missing(SCALARS[i]));
+                        return Err(missing(scalar_name(i)));
                     }
                 }
                 if let Some((_, _, stray)) = &self.stray {

@@ -5,7 +5,7 @@
 //! it reads exactly as serde_json does (`differential.rs` checks that on generated and
 //! mutated lines).
 
-use crate::line::{Kind, Row, SCALARS};
+use crate::line::{scalar_index, Kind, Row, N_SCALARS};
 use crate::records::{Field, Layout};
 
 /// The scanner cannot read this line; serde_json must.
@@ -92,7 +92,7 @@ impl Key {
             Key::Step => 2,
             Key::Epoch => 4,
             Key::Scalar(i) => 8 << i,
-            Key::Object(f) => (8 << SCALARS.len()) << (f as u32),
+            Key::Object(f) => (8 << N_SCALARS) << (f as u32),
             Key::Channels => 1 << 31,
             Key::Other => return None,
         })
@@ -106,7 +106,7 @@ fn top_key(k: &[u8]) -> Key {
         b"epoch" => Key::Epoch,
         b"theta_channels" => Key::Channels,
         _ => {
-            if let Some(i) = SCALARS.iter().position(|s| s.as_bytes() == k) {
+            if let Some(i) = scalar_index(k) {
                 Key::Scalar(i)
             } else if let Some(f) = Field::ALL.iter().find(|f| f.key().as_bytes() == k) {
                 Key::Object(*f)
@@ -258,8 +258,8 @@ impl<'a> P<'a> {
         Ok(Some(v))
     }
 
-    /// `{"layer": number|null, ...}` or null.
-    fn object(&mut self, layout: &Layout, field: Field, row: &mut Row) -> R<()> {
+    /// An object of `"key": value` members (or null): `member` reads each value.
+    fn members(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> R<()>) -> R<()> {
         if self.null()? {
             return Ok(());
         }
@@ -271,12 +271,11 @@ impl<'a> P<'a> {
         }
         loop {
             self.ws();
-            let layer = self.string()?;
+            let key = self.string()?;
             self.ws();
             self.eat(b':')?;
             self.ws();
-            let v = self.f64_or_null()?;
-            row.pair(layout, field, layer, v);
+            member(self, key)?;
             self.ws();
             match self.next()? {
                 b',' => continue,
@@ -286,47 +285,42 @@ impl<'a> P<'a> {
         }
     }
 
+    /// `{"layer": number|null, ...}` or null.
+    fn object(&mut self, layout: &Layout, field: Field, row: &mut Row) -> R<()> {
+        self.members(|p, layer| {
+            let v = p.f64_or_null()?;
+            row.pair(layout, field, layer, v);
+            Ok(())
+        })
+    }
+
     /// `{"layer": [number|null, ...], ...}` or null. A layer named twice is left to
     /// serde_json (its map keeps the last).
     fn channels(&mut self, layout: &Layout, row: &mut Row) -> R<()> {
-        if self.null()? {
-            return Ok(());
-        }
-        self.eat(b'{')?;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
-            return Ok(());
-        }
         let mut layers: [&[u8]; 8] = [b""; 8];
         let mut n_layers = 0;
         let mut values = [None; MAX_CHANNELS];
-        loop {
-            self.ws();
-            let layer = self.string()?;
+        self.members(|p, layer| {
             if layers[..n_layers].contains(&layer) || n_layers == layers.len() {
                 return Err(Bail);
             }
             layers[n_layers] = layer;
             n_layers += 1;
-            self.ws();
-            self.eat(b':')?;
-            self.ws();
-            self.eat(b'[')?;
-            self.ws();
+            p.eat(b'[')?;
+            p.ws();
             let mut n = 0;
-            if self.peek() == Some(b']') {
-                self.i += 1;
+            if p.peek() == Some(b']') {
+                p.i += 1;
             } else {
                 loop {
-                    self.ws();
+                    p.ws();
                     if n == MAX_CHANNELS {
                         return Err(Bail);
                     }
-                    values[n] = self.f64_or_null()?;
+                    values[n] = p.f64_or_null()?;
                     n += 1;
-                    self.ws();
-                    match self.next()? {
+                    p.ws();
+                    match p.next()? {
                         b',' => continue,
                         b']' => break,
                         _ => return Err(Bail),
@@ -334,13 +328,8 @@ impl<'a> P<'a> {
                 }
             }
             row.channels(layout, layer, &values[..n]);
-            self.ws();
-            match self.next()? {
-                b',' => continue,
-                b'}' => return Ok(()),
-                _ => return Err(Bail),
-            }
-        }
+            Ok(())
+        })
     }
 
     /// Any JSON value, validated and skipped.
