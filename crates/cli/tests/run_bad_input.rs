@@ -484,5 +484,20 @@ fn a_missing_file_and_a_non_study_directory_say_so_once() -> Res {
             "{err}"
         );
     }
+    // --help lists the analysis commands only where they work.
+    let help = clipbench(&["--help".as_ref()], dir.path())?;
+    let help = String::from_utf8_lossy(&help.stdout);
+    for cmd in ["aggregate", "plot", "report", "compare"] {
+        let listed = help.lines().any(|l| l.trim_start().starts_with(cmd));
+        assert_eq!(
+            listed,
+            cfg!(feature = "analysis"),
+            "{cmd} in --help:\n{help}"
+        );
+    }
+    assert!(
+        help.lines().any(|l| l.trim_start().starts_with("train")),
+        "{help}"
+    );
     Ok(())
 }

@@ -53,14 +53,20 @@ enum Command {
     /// One planned run of a study in its own process (started by `run`).
     #[command(hide = true)]
     RunWorker(run::WorkerArgs),
-    /// A study's tables (RESULTS_DIR/tables/: CSV, Parquet, Markdown, LaTeX).
+    /// A study's tables (RESULTS_DIR/tables/: CSV, Parquet, Markdown, LaTeX). The four
+    /// analysis commands are hidden from the lean build's help (they answer there with why
+    /// they are missing).
+    #[cfg_attr(not(feature = "analysis"), command(hide = true))]
     Aggregate(analysis::AggregateArgs),
     /// A study's figures (RESULTS_DIR/figures/: PNG, SVG and PDF).
+    #[cfg_attr(not(feature = "analysis"), command(hide = true))]
     Plot(analysis::PlotArgs),
     /// Tables, figures, RESULTS_DIR/report.md and paper.tex (+ paper-standalone.tex).
+    #[cfg_attr(not(feature = "analysis"), command(hide = true))]
     Report(analysis::ReportArgs),
     /// Reproduction verdict of a study's results against a reference copy (per run: bytes;
     /// per study: conclusions); writes RESULTS_DIR/reproduction.md.
+    #[cfg_attr(not(feature = "analysis"), command(hide = true))]
     Compare(analysis::CompareArgs),
 }
 
