@@ -27,6 +27,8 @@ pub struct Logs {
     /// Every record of every run (index = the `run` column), every field: the long tables
     /// (`steps.parquet`) are written from these.
     pub records: Vec<RunRecords>,
+    /// Each run's metrics.jsonl key (clipbench_metrics::cache::Key), as it was read.
+    pub keys: Vec<clipbench_metrics::cache::Key>,
     pub stats: LoadStats,
 }
 
@@ -59,6 +61,7 @@ pub fn load(study: &Study, use_cache: bool) -> Result<Logs> {
         .map(|run| clipbench_metrics::load_run(&run.metrics_path(), true, use_cache))
         .collect();
     let mut records = Vec::with_capacity(loaded.len());
+    let mut keys = Vec::with_capacity(loaded.len());
     let mut stats = LoadStats::default();
     for l in loaded {
         let l = l?;
@@ -71,12 +74,14 @@ pub fn load(study: &Study, use_cache: bool) -> Result<Logs> {
             }
         }
         records.push(l.records);
+        keys.push(l.key);
     }
     let (steps, epochs) = frames(study, &records)?;
     Ok(Logs {
         steps,
         epochs,
         records,
+        keys,
         stats,
     })
 }

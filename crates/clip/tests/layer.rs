@@ -7,19 +7,10 @@ use clipbench_clip::StrategyKernels;
 use clipbench_clip::{ClipLayer, ClipParams, Shape4, Strategy, ThetaParam};
 use dfdx::prelude::*;
 
-type Res = Result<(), Box<dyn std::error::Error>>;
+mod common;
+use common::lcg;
 
-fn lcg(seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-        })
-        .collect()
-}
+type Res = Result<(), Box<dyn std::error::Error>>;
 
 fn close(a: &[f32], b: &[f32], tol: f32, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths");

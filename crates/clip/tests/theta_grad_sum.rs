@@ -9,19 +9,10 @@ use clipbench_clip::fused::clip_fused;
 use clipbench_clip::{ClipLayer, ClipParams, Shape4, Strategy, ThetaParam};
 use dfdx::prelude::*;
 
-type Res = Result<(), Box<dyn std::error::Error>>;
+mod common;
+use common::lcg;
 
-fn lcg(seed: u64, n: usize, lo: f32, hi: f32) -> Vec<f32> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-        })
-        .collect()
-}
+type Res = Result<(), Box<dyn std::error::Error>>;
 
 #[test]
 fn theta_gradient_over_4m_activations_matches_the_f64_fused_sum() -> Res {

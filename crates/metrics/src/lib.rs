@@ -50,24 +50,29 @@ pub enum Source {
 pub struct Loaded {
     pub records: RunRecords,
     pub source: Source,
+    /// The JSONL's cache key, taken before it was read: what derived outputs (the analysis's
+    /// steps.parquet stamp) can record of it without reading it again.
+    pub key: cache::Key,
 }
 
 /// The records of the run whose metrics file is `jsonl`. `complete`: the run has finished
 /// (its JSONL will not change), so its cache may be written; `use_cache`: whether to read and
 /// write the cache at all.
 pub fn load_run(jsonl: &Path, complete: bool, use_cache: bool) -> Result<Loaded> {
+    let key = cache::Key::of(jsonl).map_err(|e| MetricsError::io(jsonl, e))?;
     if !use_cache {
         return Ok(Loaded {
             records: parse_run(jsonl)?,
             source: Source::Parsed,
+            key,
         });
     }
-    let key = cache::Key::of(jsonl).map_err(|e| MetricsError::io(jsonl, e))?;
     let path = cache::cache_path(jsonl);
     if let Some(records) = cache::read(&path, &key) {
         return Ok(Loaded {
             records,
             source: Source::Cache,
+            key,
         });
     }
     let records = parse_run(jsonl)?;
@@ -79,5 +84,9 @@ pub fn load_run(jsonl: &Path, complete: bool, use_cache: bool) -> Result<Loaded>
             Err(e) => Source::ParsedCacheFailed(format!("{}: {e}", path.display())),
         }
     };
-    Ok(Loaded { records, source })
+    Ok(Loaded {
+        records,
+        source,
+        key,
+    })
 }

@@ -31,7 +31,7 @@ pub fn write_long_tables(study: &Study, logs: &Logs, dir: &Path) -> Result<Vec<P
     let steps = dir.join(STEPS_FILE);
     // The step table is a pure function of the runs; at 10M records writing it is most of an
     // `aggregate`, so an unchanged one is kept (stamp.rs says what "unchanged" covers).
-    let stamp = stamp::Stamp::of(study)?;
+    let stamp = stamp::Stamp::of(study, &logs.keys);
     if !stamp.matches(&steps) {
         steps::write(study, &logs.records, &steps)?;
         stamp.record(&steps)?;

@@ -10,6 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
+use clipbench_metrics::cache::Key;
 use sha2::{Digest, Sha256};
 
 use crate::error::{AnalysisError, Result};
@@ -38,7 +39,8 @@ fn identity(path: &Path) -> Option<(u64, u128)> {
 }
 
 impl Stamp {
-    pub(super) fn of(study: &Study) -> Result<Stamp> {
+    /// `keys`: each run's metrics.jsonl key as the records were read (crate::logs).
+    pub(super) fn of(study: &Study, keys: &[Key]) -> Stamp {
         let mut h = Sha256::new();
         let mut text = |s: &str| {
             h.update((s.len() as u64).to_le_bytes());
@@ -49,7 +51,7 @@ impl Stamp {
         for l in study.layers.iter().chain(&study.grid_keys) {
             text(l);
         }
-        for run in &study.runs {
+        for (run, key) in study.runs.iter().zip(keys) {
             text(&run.run_id);
             text(&run.strategy);
             text(&run.seed.to_string());
@@ -62,13 +64,10 @@ impl Stamp {
                 text(k);
                 text(&v.to_string());
             }
-            let path = run.metrics_path();
-            let key = clipbench_metrics::cache::Key::of(&path)
-                .map_err(|e| AnalysisError::io(&path, e))?;
             text(&format!("{:?}", key.bytes()));
         }
         let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Stamp { hash })
+        Stamp { hash }
     }
 
     /// The table exists as this stamp's run wrote it.
