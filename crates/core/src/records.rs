@@ -72,8 +72,11 @@ pub struct EpochRecord {
     pub val_loss: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub val_acc: Option<f64>,
-    pub test_loss: f64,
-    pub test_acc: f64,
+    /// On the test split (absent when the run evaluates none: a tuning trial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_acc: Option<f64>,
 }
 
 /// The last record of a run whose loss or gradient became non-finite.

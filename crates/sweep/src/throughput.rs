@@ -27,11 +27,13 @@ pub struct Reduction {
     pub seeds: Option<Vec<u64>>,
     pub epochs: Option<u32>,
     pub train_limit: Option<usize>,
+    /// Keep the study's `[tune]` stage (measure the whole study, tuning included).
+    pub keep_tuning: bool,
 }
 
-/// The study file `text` (TOML) with the reduction applied and its `[tune]` stage dropped
-/// (the runs take the study's base settings), so it runs as one plain stage. `file` names the
-/// source in errors.
+/// The study file `text` (TOML) with the reduction applied and, unless `keep_tuning`, its
+/// `[tune]` stage dropped (the runs take the study's base settings), so it runs as one plain
+/// stage. `file` names the source in errors.
 pub fn reduce_study(text: &str, file: &Path, r: &Reduction) -> Result<String, SweepError> {
     let bad = |message: String| SweepError::Spec {
         file: file.to_path_buf(),
@@ -41,7 +43,9 @@ pub fn reduce_study(text: &str, file: &Path, r: &Reduction) -> Result<String, Sw
         .parse()
         .map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
     t.insert("name".into(), toml::Value::String(r.name.clone()));
-    t.remove("tune");
+    if !r.keep_tuning {
+        t.remove("tune");
+    }
     // The analysis' link to another study means nothing for a throughput measurement.
     t.remove("stability_study");
     if let Some(n) = r.strategies {
@@ -123,6 +127,31 @@ pub fn collect_runs(root: &Path) -> Result<(SweepReport, Vec<RunTimes>), SweepEr
         });
     }
     Ok((report, runs))
+}
+
+/// Several stages' sweeps (a study's tuning and final stages, in the order they ran) as one:
+/// the runs in order, the runner's wall times added, the most jobs any stage had.
+pub fn merge_stages(stages: &[(SweepReport, Vec<RunTimes>)]) -> (SweepReport, Vec<RunTimes>) {
+    let mut report = SweepReport {
+        study: String::new(),
+        backend: String::new(),
+        jobs: 0,
+        wall_s: 0.0,
+        interrupted: false,
+        runs: Vec::new(),
+    };
+    let mut runs = Vec::new();
+    for (r, t) in stages {
+        if report.study.is_empty() {
+            (report.study, report.backend) = (r.study.clone(), r.backend.clone());
+        }
+        report.jobs = report.jobs.max(r.jobs);
+        report.wall_s += r.wall_s;
+        report.interrupted |= r.interrupted;
+        report.runs.extend(r.runs.iter().cloned());
+        runs.extend(t.iter().cloned());
+    }
+    (report, runs)
 }
 
 /// One part of the study's worker-slot time.
@@ -306,6 +335,7 @@ seeds = [1001]
             seeds: Some(vec![7]),
             epochs: Some(1),
             train_limit: Some(100),
+            keep_tuning: false,
         };
         let out = reduce_study(STUDY, Path::new("main.toml"), &r)?;
         let t: toml::Table = out.parse().map_err(|e: toml::de::Error| SweepError::Spec {
@@ -319,7 +349,46 @@ seeds = [1001]
         assert_eq!(t["train_limit"].as_integer(), Some(100));
         assert!(!t.contains_key("tune") && !t.contains_key("stability_study"));
         assert_eq!(t["optimizer"]["lr"].as_float(), Some(1e-3));
+        // The whole study: only the name and the companion study change.
+        let whole = Reduction {
+            name: "bench-study".into(),
+            keep_tuning: true,
+            ..Reduction::default()
+        };
+        let t: toml::Table = reduce_study(STUDY, Path::new("main.toml"), &whole)?
+            .parse()
+            .map_err(|e: toml::de::Error| SweepError::Spec {
+                file: "out".into(),
+                problems: vec![Problem::new(None, None, e.to_string())],
+            })?;
+        assert_eq!(t["tune"]["budget"].as_integer(), Some(8));
+        assert_eq!(t["strategies"].as_array().map(Vec::len), Some(3));
+        assert_eq!(t["epochs"].as_integer(), Some(8));
+        assert!(!t.contains_key("stability_study"));
         Ok(())
+    }
+
+    #[test]
+    fn stages_merge_in_order_with_their_walls_added() {
+        let stage = |id: &str, jobs: usize, wall_s: f64| {
+            let mut rep = RunReport::new(id, Outcome::Completed);
+            rep.wall_s = Some(wall_s - 0.5);
+            let report = SweepReport {
+                study: format!("s-{id}"),
+                backend: "local".into(),
+                jobs,
+                wall_s,
+                interrupted: false,
+                runs: vec![rep],
+            };
+            (report, vec![run(id, "none")])
+        };
+        let (report, runs) = merge_stages(&[stage("a", 2, 3.0), stage("b", 1, 4.5)]);
+        assert_eq!(report.study, "s-a");
+        assert_eq!((report.jobs, report.wall_s), (2, 7.5));
+        let ids: Vec<_> = runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(report.runs.len(), 2);
     }
 
     #[test]

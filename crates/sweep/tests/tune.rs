@@ -75,6 +75,8 @@ fn trials_are_deterministic_with_one_budget_and_shared_points() -> Res {
         assert!(mine.iter().all(|r| r.config.epochs == 1
             && r.config.train_limit == Some(128)
             && [11, 12].contains(&r.seed)));
+        // Chosen on validation alone: a trial never loads the test split.
+        assert!(mine.iter().all(|r| !r.config.evaluate_test));
     }
     // The same lr points for every strategy (shared key), distinct across trials.
     let lr = |s: Strategy| -> Vec<f64> {
@@ -249,7 +251,7 @@ fn selection_uses_validation_never_test() -> Res {
     assert!(fin
         .runs
         .iter()
-        .all(|r| r.stage == Stage::Final && r.config.epochs == 3));
+        .all(|r| r.stage == Stage::Final && r.config.epochs == 3 && r.config.evaluate_test));
     let pact_lr = t.trial_settings(2, 2)["optimizer.lr"].clone();
     assert!(fin
         .runs

@@ -67,7 +67,11 @@ pub fn load_run_data(cfg: &RunConfig, data_dir: &Path) -> Result<RunData, TrainE
     let (train, validation, split) = split_validation_owned(splits.train, n_val, cfg.split_seed)?;
     let mut train = truncate(train, cfg.train_limit)?;
     let mut validation = validation;
-    let mut test = truncate(splits.test, cfg.test_limit)?;
+    let mut test = if cfg.evaluate_test {
+        truncate(splits.test, cfg.test_limit)?
+    } else {
+        Dataset::new(Vec::new(), Vec::new(), splits.test.shape())?
+    };
     let stats = ChannelStats::compute(&train);
     for d in [&mut train, &mut validation, &mut test] {
         stats.apply(d);

@@ -82,21 +82,21 @@ pub struct RunSets<'a> {
 /// The epoch a run reports, as the epochs finish.
 #[derive(Debug, Default)]
 struct Selector {
-    /// (epoch, val_acc, test_acc, test_loss) of the selected epoch so far.
-    best: Option<(u32, Option<f64>, f64, f64)>,
+    /// (epoch, val_acc, test (loss, acc)) of the selected epoch so far.
+    best: Option<(u32, Option<f64>, Option<(f64, f64)>)>,
 }
 
 impl Selector {
-    fn offer(&mut self, sel: Selection, epoch: u32, val: Option<f64>, test: (f64, f64)) {
+    fn offer(&mut self, sel: Selection, epoch: u32, val: Option<f64>, test: Option<(f64, f64)>) {
         let take = match (sel, &self.best, val) {
             (Selection::Last, _, _) | (_, None, _) => true,
             // Strictly better only: ties keep the earliest epoch. A NaN never wins.
-            (Selection::BestVal, Some((_, Some(b), _, _)), Some(v)) => v > *b,
-            (Selection::BestVal, Some((_, None, _, _)), Some(v)) => !v.is_nan(),
+            (Selection::BestVal, Some((_, Some(b), _)), Some(v)) => v > *b,
+            (Selection::BestVal, Some((_, None, _)), Some(v)) => !v.is_nan(),
             (Selection::BestVal, Some(_), None) => false,
         };
         if take {
-            self.best = Some((epoch, val, test.0, test.1));
+            self.best = Some((epoch, val, test));
         }
     }
 }
@@ -207,7 +207,12 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
         } else {
             Some(evaluate(model, validation, dev)?)
         };
-        let (test_loss, test_acc) = evaluate(model, test, dev)?;
+        // A tuning trial holds no test images: test stays sealed until the final stage.
+        let tested = if test.is_empty() {
+            None
+        } else {
+            Some(evaluate(model, test, dev)?)
+        };
         let eval_wall = t1.elapsed().as_secs_f64();
         train_s += train_wall;
         eval_s += eval_wall;
@@ -219,15 +224,10 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
             train_acc: correct as f64 / seen.max(1) as f64,
             val_loss: val.map(|v| v.0),
             val_acc: val.map(|v| v.1),
-            test_loss,
-            test_acc,
+            test_loss: tested.map(|t| t.0),
+            test_acc: tested.map(|t| t.1),
         }))?;
-        selector.offer(
-            cfg.selection,
-            epoch,
-            val.map(|v| v.1),
-            (test_acc, test_loss),
-        );
+        selector.offer(cfg.selection, epoch, val.map(|v| v.1), tested);
         sinks.timing.write(&TimingRecord {
             epoch,
             train_wall_s: train_wall,
@@ -238,16 +238,16 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
         sinks.timing.flush()?;
         summary.epochs_completed = epoch + 1;
         summary.steps = step;
-        summary.final_test_acc = Some(test_acc);
-        summary.final_test_loss = Some(test_loss);
+        summary.final_test_acc = tested.map(|t| t.1);
+        summary.final_test_loss = tested.map(|t| t.0);
         summary.final_val_acc = val.map(|v| v.1);
         summary.final_train_loss = Some(train_loss);
     }
-    if let Some((epoch, val_acc, test_acc, test_loss)) = selector.best {
+    if let Some((epoch, val_acc, tested)) = selector.best {
         summary.selected_epoch = Some(epoch);
         summary.val_acc_at_selected = val_acc;
-        summary.test_acc_at_selected = Some(test_acc);
-        summary.test_loss_at_selected = Some(test_loss);
+        summary.test_acc_at_selected = tested.map(|t| t.1);
+        summary.test_loss_at_selected = tested.map(|t| t.0);
     }
     summary.theta_projected = projected;
     sinks.metrics.flush()?;

@@ -35,6 +35,7 @@ fn cfg(strategy: Strategy, threads: usize, lr: f64) -> RunConfig {
         threads,
         train_limit: Some(256),
         test_limit: Some(128),
+        evaluate_test: true,
         device: DeviceKind::Cpu,
         validation: Some(96),
         split_seed: 0,
@@ -94,7 +95,8 @@ fn a_run_writes_complete_parseable_files() -> Res {
         assert!((sq.sqrt() - s.grad_norm).abs() < 1e-9 * s.grad_norm);
         assert_eq!(s.theta_grad.keys().collect::<Vec<_>>(), ["clip1", "clip2"]);
     }
-    assert_eq!(Some(epochs[1].test_acc), s.final_test_acc);
+    assert_eq!(epochs[1].test_acc, s.final_test_acc);
+    assert!(s.final_test_acc.is_some());
     // The reported epoch is the best on validation (ties → earliest), never chosen on test.
     let vals: Vec<f64> = epochs
         .iter()
@@ -102,7 +104,7 @@ fn a_run_writes_complete_parseable_files() -> Res {
         .collect();
     let best = if vals[1] > vals[0] { 1 } else { 0 };
     assert_eq!(s.selected_epoch, Some(best as u32));
-    assert_eq!(s.test_acc_at_selected, Some(epochs[best].test_acc));
+    assert_eq!(s.test_acc_at_selected, epochs[best].test_acc);
     assert_eq!(s.val_acc_at_selected, Some(vals[best]));
     assert_eq!(s.selection, "best-val");
     let manifest: serde_json::Value =
@@ -131,6 +133,65 @@ fn a_run_writes_complete_parseable_files() -> Res {
         "train_limit counts the training images after the split"
     );
     assert_eq!(manifest["theta_param"], "direct");
+    Ok(())
+}
+
+/// A tuning trial (`evaluate_test = false`) loads no test images, writes no test figures,
+/// and trains bit for bit as the same run with test: evaluation changes nothing it learns.
+#[test]
+fn a_run_without_test_trains_the_same_and_writes_no_test_figures() -> Res {
+    let (with, without) = (tempfile::tempdir()?, tempfile::tempdir()?);
+    let c = cfg(Strategy::Pact, 1, 1e-3);
+    let sealed = RunConfig {
+        evaluate_test: false,
+        ..c.clone()
+    };
+    assert_ne!(
+        sealed.run_id(),
+        c.run_id(),
+        "the two configs are different runs"
+    );
+    let a = run_to_dir(&c, with.path(), Path::new("unused"))?;
+    let b = run_to_dir(&sealed, without.path(), Path::new("unused"))?;
+    assert_eq!(
+        (b.test_acc_at_selected, b.final_test_acc, b.final_test_loss),
+        (None, None, None)
+    );
+    assert!(a.test_acc_at_selected.is_some());
+    assert_eq!(
+        (b.selected_epoch, b.val_acc_at_selected, b.final_val_acc),
+        (a.selected_epoch, a.val_acc_at_selected, a.final_val_acc)
+    );
+    let text = std::fs::read_to_string(without.path().join(METRICS))?;
+    assert!(!text.contains("test_"), "a sealed run wrote a test figure");
+    // Every line but the epoch records' test fields is the same.
+    let strip = |dir: &Path| -> Result<Vec<Record>, Box<dyn std::error::Error>> {
+        let mut recs = records(dir)?;
+        for r in &mut recs {
+            if let Record::Epoch(e) = r {
+                (e.test_acc, e.test_loss) = (None, None);
+            }
+        }
+        Ok(recs)
+    };
+    assert_eq!(strip(with.path())?, strip(without.path())?);
+    let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        without.path().join("manifest.json"),
+    )?)?;
+    assert_eq!(manifest["test_images"].as_u64(), Some(0));
+    assert_eq!(manifest["config"]["evaluate_test"], false);
+    let scratch = tempfile::tempdir()?;
+    let v = verify_run(without.path(), scratch.path(), Path::new("unused"))?;
+    assert_eq!(v.first_difference, None, "verify reruns it sealed too");
+    // A config written before the key existed reads as evaluating test, with the same id.
+    let mut old = serde_json::to_value(&c)?;
+    assert!(
+        old.get("evaluate_test").is_none(),
+        "true is left out of the JSON"
+    );
+    old.as_object_mut().map(|o| o.remove("evaluate_test"));
+    let back: RunConfig = serde_json::from_value(old)?;
+    assert_eq!(back.run_id(), c.run_id());
     Ok(())
 }
 

@@ -62,6 +62,7 @@ fn cfg(strategy: Strategy, param: ThetaParam, opt: OptimizerConfig) -> RunConfig
         threads: 1,
         train_limit: Some(320),
         test_limit: Some(64),
+        evaluate_test: true,
         device: DeviceKind::Cpu,
         validation: Some(64),
         split_seed: 0,

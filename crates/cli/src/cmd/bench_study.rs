@@ -1,11 +1,13 @@
 //! `clipbench bench-study`: whole-study throughput (issue 15). Runs a reduced copy of a study
 //! (default experiments/main.toml: the same data set and model, fewer strategies, seeds and
-//! epochs, no tuning stage) through `clipbench run` in a temporary directory, then
+//! epochs, no tuning stage), or with `--whole` the study itself, tuning stage included,
+//! through `clipbench run` in a temporary directory, then
 //! `bench-train` for the same strategies with as many processes at once as the study had
 //! workers, each with the study's threads per run; prints the study's training images/s, the
 //! bench's, their ratio and where the study's time went (`throughput::Breakdown`).
 //!
-//! Example: `clipbench bench-study` (about a minute on 2 cores with Fashion-MNIST present).
+//! Example: `clipbench bench-study` (about a minute on 2 cores with Fashion-MNIST present);
+//! `clipbench bench-study --whole` (the main job: about 20 minutes).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -15,14 +17,18 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clipbench_data::resolve_data_dir;
 use clipbench_sweep::local::default_jobs;
-use clipbench_sweep::throughput::{collect_runs, reduce_study, Breakdown, Reduction};
-use clipbench_sweep::RunPlan;
+use clipbench_sweep::throughput::{collect_runs, merge_stages, reduce_study, Breakdown, Reduction};
+use clipbench_sweep::StudyPlan;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The study to reduce.
     #[arg(long, default_value = "experiments/main.toml")]
     study: PathBuf,
+    /// Run the study as it is, every strategy, seed and epoch and its tuning stage (the
+    /// issue's "main job"), instead of a reduced copy.
+    #[arg(long, conflicts_with_all = ["strategies", "seeds", "epochs", "train_limit"])]
+    whole: bool,
     /// Keep the study's first N strategies.
     #[arg(long, default_value_t = 4)]
     strategies: usize,
@@ -58,17 +64,23 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&a.study)
         .with_context(|| format!("reading {}", a.study.display()))?;
-    let reduced = reduce_study(
-        &text,
-        &a.study,
-        &Reduction {
+    let reduction = if a.whole {
+        Reduction {
+            name: "bench-study".into(),
+            keep_tuning: true,
+            ..Reduction::default()
+        }
+    } else {
+        Reduction {
             name: "bench-study".into(),
             strategies: Some(a.strategies),
             seeds: Some(a.seeds.clone()),
             epochs: Some(a.epochs),
             train_limit: a.train_limit,
-        },
-    )?;
+            keep_tuning: false,
+        }
+    };
+    let reduced = reduce_study(&text, &a.study, &reduction)?;
     let tmp;
     let dir = match &a.keep {
         Some(d) => {
@@ -84,19 +96,28 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     std::fs::write(&study_file, &reduced)
         .with_context(|| format!("writing {}", study_file.display()))?;
     let results = dir.join("results");
-    let plan = RunPlan::load(&study_file, &results)?;
-    if plan.root.join("runs").exists() {
+    // The stages' roots in the order they run, and the first stage's plan.
+    let (stages, first_plan, dataset) = match StudyPlan::load(&study_file, &results)? {
+        StudyPlan::Plain(p) => (vec![("study", p.root.clone())], p.clone(), p.dataset),
+        StudyPlan::Tuned(t) => (
+            vec![("tuning", t.tune.root.clone()), ("final", t.root.clone())],
+            t.tune.clone(),
+            t.tune.dataset,
+        ),
+    };
+    let root = &stages[stages.len() - 1].1;
+    if root.join("runs").exists() || root.join("tuning").exists() {
         bail!(
             "{} holds runs of an earlier bench-study: remove it or pass another --keep",
-            plan.root.display()
+            root.display()
         );
     }
-    let Some(first) = plan.runs.first() else {
+    let Some(first) = first_plan.runs.first() else {
         bail!("the reduced study has no runs");
     };
     let [c, h, w] = first.config.model.input;
     let batch = first.config.batch_size;
-    let threads = plan.threads;
+    let threads = first_plan.threads;
     let jobs = a.jobs.map_or_else(|| default_jobs(threads), |j| j as usize);
     let data_dir = std::path::absolute(resolve_data_dir(a.data_dir.as_deref()))
         .context("resolving the data directory")?;
@@ -108,12 +129,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     // An older binary's bench-train has no sgemm timing to switch off.
     let sgemm_flag = exe == this;
 
+    let what = if a.whole {
+        format!("the whole of {} (tuning stage included)", a.study.display())
+    } else {
+        format!(
+            "{} runs of {} ({} epochs)",
+            first_plan.runs.len(),
+            a.study.display(),
+            a.epochs
+        )
+    };
     eprintln!(
-        "bench-study: {} runs of {} ({}; {} epochs) with {jobs} jobs x {threads} thread(s), in {}",
-        plan.runs.len(),
-        a.study.display(),
-        plan.dataset,
-        a.epochs,
+        "bench-study: {what} on {dataset} with {jobs} jobs x {threads} thread(s), in {}",
         dir.display()
     );
     let t0 = Instant::now();
@@ -134,7 +161,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !status.success() {
         bail!("`clipbench run {}` failed: {status}", study_file.display());
     }
-    let (report, runs) = collect_runs(&plan.root)?;
+    let per_stage = stages
+        .iter()
+        .map(|(_, r)| collect_runs(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (report, runs) = merge_stages(&per_stage);
 
     let mut strategies: Vec<String> = runs.iter().map(|r| r.strategy.clone()).collect();
     strategies.sort();
@@ -154,10 +185,34 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let b = Breakdown::compute(&runs, &report, threads, study_wall_s, &bench)?;
     print!("{}", b.text());
+    // Each stage over its own sweep's wall time (the runner's planning and selection between
+    // stages are in neither).
+    let mut by_stage = BTreeMap::new();
+    if per_stage.len() > 1 {
+        for ((name, _), (rep, times)) in stages.iter().zip(&per_stage) {
+            let s = Breakdown::compute(times, rep, threads, rep.wall_s, &bench)?;
+            println!(
+                "  {name} stage: {} runs, {} training images in {:.1} s = {:.0} img/s, \
+                 ratio {:.3} (evaluation {:.1}% of its slot time)",
+                s.runs,
+                s.train_images,
+                s.study_wall_s,
+                s.study_images_per_s,
+                s.ratio,
+                100.0
+                    * s.parts
+                        .iter()
+                        .find(|p| p.name.starts_with("evaluation"))
+                        .map_or(0.0, |p| p.share)
+            );
+            by_stage.insert(*name, s);
+        }
+    }
     if let Some(p) = &a.json {
         let mut v = serde_json::to_value(&b)?;
         if let Some(o) = v.as_object_mut() {
             o.insert("run_times".into(), serde_json::to_value(&runs)?);
+            o.insert("stages".into(), serde_json::to_value(&by_stage)?);
         }
         std::fs::write(p, serde_json::to_string_pretty(&v)? + "\n")
             .with_context(|| format!("writing {}", p.display()))?;

@@ -122,6 +122,10 @@ pub struct Args {
     /// Use only the first N test images; default: all.
     #[arg(long)]
     test_limit: Option<usize>,
+    /// Never load or evaluate the test split (what a study's tuning trials do): the epoch
+    /// records and the summary then hold no test figures.
+    #[arg(long, conflicts_with = "test_limit")]
+    no_test: bool,
     /// Where the data sets are (default: $CLIPBENCH_DATA_DIR, else data/).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -199,6 +203,7 @@ impl Args {
             threads: self.threads,
             train_limit: self.train_limit,
             test_limit: self.test_limit,
+            evaluate_test: !self.no_test,
             device: self.device.into(),
             validation: Some(
                 self.validation

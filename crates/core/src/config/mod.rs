@@ -66,6 +66,11 @@ pub struct RunConfig {
     pub train_limit: Option<usize>,
     #[serde(default)]
     pub test_limit: Option<usize>,
+    /// False: the run never loads or evaluates the test split (a tuning trial: its choices
+    /// are made on validation, so test stays sealed until the final stage). Left out of the
+    /// JSON when true, so configs written before the key existed keep their run ids.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub evaluate_test: bool,
     /// Where to train; `cuda` needs a binary built with `--features cuda`.
     #[serde(default)]
     pub device: DeviceKind,
@@ -118,6 +123,13 @@ fn default_log_every() -> u64 {
 }
 fn default_threads() -> usize {
     1
+}
+fn default_true() -> bool {
+    true
+}
+// serde's skip_serializing_if passes a reference.
+fn is_true(v: &bool) -> bool {
+    *v
 }
 
 impl RunConfig {

@@ -42,6 +42,7 @@ pub(crate) fn base_config(spec: &StudySpec, e: &StrategyEntry, seed: u64) -> Run
         threads: spec.threads.unwrap_or(1),
         train_limit: spec.train_limit,
         test_limit: spec.test_limit,
+        evaluate_test: true,
         device: spec.device,
         validation: Some(
             spec.validation

@@ -59,7 +59,10 @@ fn planned_run(
     seed: u64,
     v: &Variant,
 ) -> Option<PlannedRun> {
-    let config = cx.resolve(si, seed, &v.settings)?;
+    let mut config = cx.resolve(si, seed, &v.settings)?;
+    // A trial is chosen on validation alone: its run never loads the test split (and
+    // spends no time evaluating it).
+    config.evaluate_test = stage == Stage::Final;
     Some(PlannedRun {
         stage,
         run_id: config.run_id(),
