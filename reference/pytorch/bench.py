@@ -16,7 +16,7 @@ so with more than one thread count each one runs in its own child process.
 
     python bench.py --strategy tanh-learnable [--batch 64] [--steps 30]
                     [--input 3x32x32|1x28x28] [--threads 1,2] [--channels-last]
-                    [--device cpu|cuda]
+                    [--device cpu|cuda] [--sgemm-n 2048]
     python bench.py --check     # parameter counts and output shapes, every strategy/input
 """
 
@@ -51,10 +51,15 @@ def parse_args(argv):
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                    help="cuda: model and batch on GPU 0; timing synchronises before reading "
                         "the clock (the output gains \"device\")")
+    p.add_argument("--sgemm-n", type=int, default=0,
+                   help="also time torch's f32 N x N x N matmul on the bench's threads (best of "
+                        "3) after the bench; the output gains \"sgemm\" (0, the default: skip)")
     p.add_argument("--check", action="store_true", help="sanity check of the model, then exit")
     a = p.parse_args(argv)
     if not a.check and not a.strategy:
         p.error("--strategy is required (or --check)")
+    if a.sgemm_n < 0:
+        p.error("--sgemm-n must be 0 (skip) or more")
     if a.batch < 1 or a.steps < 1:
         p.error("--batch and --steps must be at least 1")
     return a
@@ -121,6 +126,27 @@ def bench_one(strategy, input_shape, batch, steps, threads, channels_last=False,
     return r
 
 
+def sgemm_peak(n, repeats, device="cpu"):
+    """torch's f32 n x n x n matmul at the threads set, best of `repeats`, in GFLOP/s: the
+    matmul ceiling as the issue measured it (one torch.mm on all the bench's threads)."""
+    import torch
+
+    g = torch.Generator().manual_seed(2)
+    a = torch.rand((n, n), generator=g, dtype=torch.float32).to(device)
+    b = torch.rand((n, n), generator=g, dtype=torch.float32).to(device)
+    c = torch.empty((n, n), dtype=torch.float32, device=device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    torch.mm(a, b, out=c)
+    sync()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.mm(a, b, out=c)
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    return {"n": n, "repeats": repeats, "gflops": 2.0 * n ** 3 / best / 1e9}
+
+
 def check():
     """Parameter counts (vs clipbench's count) and output shape for every strategy/input."""
     import torch
@@ -178,13 +204,15 @@ def main(argv=None):
 
     if len(a.threads) == 1:
         r = bench_one(a.strategy, shape, a.batch, a.steps, a.threads[0], a.channels_last, a.device)
+        if a.sgemm_n > 0:
+            r["sgemm"] = sgemm_peak(a.sgemm_n, 3, a.device)
         print(json.dumps(r), flush=True)
         return 0
     # One child process per thread count (set_num_interop_threads is once per process).
     for t in a.threads:
         cmd = [sys.executable, os.path.abspath(__file__), "--strategy", a.strategy,
                "--batch", str(a.batch), "--steps", str(a.steps), "--input", a.input,
-               "--threads", str(t), "--device", a.device] + (
+               "--threads", str(t), "--device", a.device, "--sgemm-n", str(a.sgemm_n)] + (
                    ["--channels-last"] if a.channels_last else [])
         rc = subprocess.run(cmd).returncode
         if rc != 0:

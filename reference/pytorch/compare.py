@@ -9,7 +9,7 @@ repeats per side and the ratio clipbench / torch (> 1: clipbench is faster).
 
     python compare.py [--clipbench PATH] [--strategies a,b] [--inputs 3x32x32,1x28x28]
                       [--threads 1,2] [--steps 30] [--batch 64] [--repeats 3]
-                      [--json-out FILE] [--torch-arg=--channels-last ...]
+                      [--json-out FILE] [--torch-arg=--channels-last ...] [--sgemm-n 2048]
                       [--torch-env OMP_WAIT_POLICY=PASSIVE ...]
 
 This script needs only the Python standard library; bench.py runs under --python (default:
@@ -117,12 +117,19 @@ def parse_args(argv):
                         "e.g. OMP_WAIT_POLICY=PASSIVE on a busy machine (see README.md)")
     p.add_argument("--timeout", type=float, default=600.0,
                    help="seconds before one bench process counts as failed (default 600)")
+    p.add_argument("--sgemm-n", type=int, default=2048,
+                   help="each measurement also times its side's f32 N x N x N matmul on its "
+                        "threads (clipbench: the gemm crate, one gemm per thread; torch: one "
+                        "torch.mm); a second table gives the training step's matmul GFLOP/s "
+                        "as a share of each (0: skip; default 2048)")
     p.add_argument("--no-check", action="store_true",
                    help="skip the torch model check (parameter counts, output shape)")
     a = p.parse_args(argv)
     for kv in a.torch_env:
         if "=" not in kv or not kv.split("=", 1)[0]:
             p.error(f"--torch-env {kv!r}: expected NAME=VALUE")
+    if a.sgemm_n < 0:
+        p.error("--sgemm-n must be 0 (skip) or more")
     for name in ("steps", "batch", "repeats"):
         if getattr(a, name) < 1:
             p.error(f"--{name} must be at least 1")
@@ -208,9 +215,11 @@ def torch_env(a):
 
 def measure(a, side, strategy, inp, threads):
     if side == "clipbench":
-        cmd = [a.clipbench, "bench-train"]
+        cmd = [a.clipbench, "bench-train", "--sgemm-repeats", "3" if a.sgemm_n else "0"]
+        if a.sgemm_n:
+            cmd += ["--sgemm-n", str(a.sgemm_n)]
     else:
-        cmd = [a.python, BENCH_PY] + list(a.torch_arg)
+        cmd = [a.python, BENCH_PY, "--sgemm-n", str(a.sgemm_n)] + list(a.torch_arg)
     cmd += ["--strategy", strategy, "--batch", str(a.batch), "--steps", str(a.steps),
             "--input", inp, "--threads", str(threads)]
     what = f"{side} bench ({strategy}, {inp}, {threads} thread{'s' * (threads != 1)})"
@@ -300,6 +309,10 @@ def main(argv=None):
         for side in ("clipbench", "torch"):
             for key in KEYS:
                 row[f"{side}_{key}"] = median_or_none([r[key] for r in samples[(inp, s, t)][side]])
+            row[f"{side}_sgemm_gflops"] = median_or_none(
+                [r["sgemm"]["gflops"] for r in samples[(inp, s, t)][side] if "sgemm" in r])
+        flop = [r.get("train_flop_per_image") for r in samples[(inp, s, t)]["clipbench"]]
+        row["train_flop_per_image"] = flop[0] if flop and flop[0] else None
         for key in KEYS:
             c, p = row[f"clipbench_{key}"], row[f"torch_{key}"]
             row[f"ratio_{key}"] = c / p if c and p else None
@@ -327,6 +340,8 @@ def main(argv=None):
               f"| {fmt_rate(r['torch_forward_images_per_s'])} "
               f"| {fmt_ratio(r['ratio_forward_images_per_s'])} |")
     print()
+    if a.sgemm_n:
+        print_ceiling(rows, a.sgemm_n)
     summary = []
     for inp in a.inputs:
         for t in a.threads:
@@ -364,6 +379,31 @@ def main(argv=None):
         write_atomic(a.json_out, doc)
         log(f"wrote {a.json_out}")
     return 0
+
+
+def print_ceiling(rows, n):
+    """How close the training step comes to each side's matmul peak: clipbench's train img/s x
+    its matmul FLOPs per image (crates/nn/src/flops.rs), over clipbench's own sgemm peak
+    (the gemm crate) and over torch's (the issue's definition of the ceiling)."""
+    print(f"The gemm ceiling: clipbench's training matmul GFLOP/s (train img/s x FLOP/img) as a "
+          f"share of each side's {n}^3 f32 sgemm on the same threads (medians of the same runs)")
+    print()
+    print("| strategy | input | threads | clipbench matmul GFLOP/s | gemm-crate sgemm GFLOP/s "
+          "| share | torch sgemm GFLOP/s | share |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        img, flop = r["clipbench_train_images_per_s"], r["train_flop_per_image"]
+        g = img * flop / 1e9 if img and flop else None
+        own, torch = r["clipbench_sgemm_gflops"], r["torch_sgemm_gflops"]
+        r["clipbench_train_gflops"] = g
+        r["share_of_clipbench_sgemm"] = g / own if g and own else None
+        r["share_of_torch_sgemm"] = g / torch if g and torch else None
+        print(f"| {r['strategy']} | {r['input']} | {r['threads']} | "
+              f"{g:.1f} | " if g else f"| {r['strategy']} | {r['input']} | {r['threads']} | – | ",
+              end="")
+        print(f"{fmt_rate(own)} | {fmt_ratio(r['share_of_clipbench_sgemm'])} "
+              f"| {fmt_rate(torch)} | {fmt_ratio(r['share_of_torch_sgemm'])} |")
+    print()
 
 
 def fmt_load(t):

@@ -59,16 +59,36 @@ fn theta_lambda(study: &Study, g: usize) -> f64 {
 
 pub fn findings(study: &Study, agg: &Aggregate) -> Vec<String> {
     let mut out = Vec::new();
+    let sealed = evaluated_no_test(study);
+    if sealed {
+        out.push(
+            "These runs evaluated no test split (`evaluate_test = false`: a tuning stage, \
+             whose choices are made on validation), so nothing below ranks or compares test \
+             accuracy; each trial's validation accuracy is in `trials.csv`."
+                .to_string(),
+        );
+    }
     ranking(study, agg, &mut out);
-    paired(agg, &mut out);
+    if !sealed {
+        paired(agg, &mut out);
+    }
     theta(study, agg, &mut out);
     clipping(study, agg, &mut out);
     divergence(study, agg, &mut out);
     spikes(agg, &mut out);
     target(agg, &mut out);
     lr_stability(agg, &mut out);
-    caveats(study, agg, &mut out);
+    caveats(study, agg, sealed, &mut out);
     out
+}
+
+/// True when no run of the study has a test figure (its runs were tuning trials).
+pub fn evaluated_no_test(study: &Study) -> bool {
+    !study.runs.is_empty()
+        && study
+            .runs
+            .iter()
+            .all(|r| r.summary.test_acc_at_selected.is_none() && r.summary.final_test_acc.is_none())
 }
 
 fn names(rows: &[&GroupRow], m: f64) -> String {
@@ -437,9 +457,9 @@ fn lr_stability(agg: &Aggregate, out: &mut Vec<String>) {
     }
 }
 
-fn caveats(study: &Study, agg: &Aggregate, out: &mut Vec<String>) {
+fn caveats(study: &Study, agg: &Aggregate, sealed: bool, out: &mut Vec<String>) {
     let n_min = agg.groups.iter().map(|r| r.sel_acc.n).min().unwrap_or(0);
-    if n_min < BCA_MIN_N {
+    if n_min < BCA_MIN_N && !sealed {
         out.push(format!(
             "Some strategies have only {n_min} completed seed(s): intervals are t-intervals \
              (no bootstrap below {BCA_MIN_N} values) and differences smaller than the intervals \

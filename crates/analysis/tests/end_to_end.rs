@@ -396,3 +396,50 @@ fn lr_study_finds_divergence_and_stable_lr() -> TestResult {
     assert!(figures.iter().any(|f| f.path.ends_with("loss-lr=100.png")));
     Ok(())
 }
+
+/// A tuning stage's runs evaluate no test split: the report says so once and makes no test
+/// comparison, rather than blaming divergence or counting "0 completed seeds".
+#[test]
+fn a_study_without_test_figures_says_why_instead_of_comparing() -> TestResult {
+    let (_tmp, root) = copy_fixture("tiny")?;
+    let sealed = "These runs evaluated no test split";
+    for e in std::fs::read_dir(root.join("runs"))? {
+        let dir = e?.path();
+        let p = dir.join("summary.json");
+        let mut s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p)?)?;
+        if let Some(o) = s.as_object_mut() {
+            o.retain(|k, _| !k.contains("test"));
+        }
+        std::fs::write(&p, serde_json::to_vec(&s)?)?;
+        let m = dir.join("metrics.jsonl");
+        let mut out = String::new();
+        for line in std::fs::read_to_string(&m)?.lines() {
+            let mut v: serde_json::Value = serde_json::from_str(line)?;
+            if let Some(o) = v.as_object_mut() {
+                o.retain(|k, _| !k.starts_with("test_"));
+            }
+            out.push_str(&serde_json::to_string(&v)?);
+            out.push('\n');
+        }
+        std::fs::write(&m, out)?;
+    }
+    let a = Analysis::load(&root, &Options::default())?;
+    let files = a.write_tables()?;
+    let report = a.write_report(&files, &[])?;
+    let text = std::fs::read_to_string(report.markdown)?;
+    assert!(text.contains(sealed), "{text}");
+    for unwanted in [
+        "no seed on which both",
+        "completed seed(s)",
+        "Highest mean test accuracy",
+    ] {
+        assert!(!text.contains(unwanted), "{unwanted:?} in:\n{text}");
+    }
+    // The same study with its test figures: no such sentence.
+    let (_t2, plain) = copy_fixture("tiny")?;
+    let a = Analysis::load(&plain, &Options::default())?;
+    let files = a.write_tables()?;
+    let text = std::fs::read_to_string(a.write_report(&files, &[])?.markdown)?;
+    assert!(!text.contains(sealed) && text.contains("Highest mean test accuracy"));
+    Ok(())
+}

@@ -165,6 +165,75 @@ fn tune_then_final_with_dry_run_and_resume_between_the_stages() -> Res {
     for s in ["none", "pact", "tanh-learnable"] {
         assert_eq!(sel["selected"][s]["trial"].as_u64(), best_trial(s), "{s}");
     }
+    // Test stays sealed in the tuning stage: no trial loaded or evaluated it; every final
+    // run did.
+    let metrics = |stage: &Path| -> std::io::Result<Vec<String>> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(stage)? {
+            v.push(std::fs::read_to_string(e?.path().join("metrics.jsonl"))?);
+        }
+        Ok(v)
+    };
+    let trials = metrics(&root.join("tuning/runs"))?;
+    assert_eq!(trials.len(), tune);
+    assert!(trials.iter().all(|m| !m.contains("test_")));
+    let finals = metrics(&root.join("runs"))?;
+    assert_eq!(finals.len(), fin);
+    assert!(finals.iter().all(|m| m.contains("\"test_acc\":")));
+    Ok(())
+}
+
+/// `clipbench bench-study --whole` runs a study with its tuning stage and reports each stage;
+/// --seeds and --epochs cut the final stage only.
+#[test]
+fn bench_study_whole_measures_both_stages() -> Res {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path();
+    std::fs::copy(study_file(), dir.join("tune-smoke.toml"))?;
+    let out = clipbench(
+        dir,
+        &[
+            "bench-study",
+            "--study",
+            "tune-smoke.toml",
+            "--whole",
+            "--seeds",
+            "1",
+            "--epochs",
+            "1",
+            "--strategies",
+            "2",
+            "--bench-steps",
+            "3",
+            "--keep",
+            "kept",
+            "--json",
+            "b.json",
+        ],
+    )?;
+    let text = ok(&out, "bench-study --whole");
+    assert!(text.contains("tuning stage: 6 runs") && text.contains("final stage: 2 runs"));
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("b.json"))?)?;
+    // 2 strategies × 3 trials × 1 epoch × 512 images, then 2 runs × 1 epoch × 512.
+    assert_eq!(b["runs"], 8);
+    assert_eq!(b["train_images"], 6 * 512 + 2 * 512);
+    assert_eq!(b["stages"]["tuning"]["runs"], 6);
+    assert_eq!(b["stages"]["final"]["train_images"], 2 * 512);
+    let ratio = b["ratio"].as_f64().ok_or("ratio")?;
+    assert!(ratio > 0.0 && ratio.is_finite(), "{ratio}");
+    let parts: f64 = b["parts"]
+        .as_array()
+        .ok_or("parts")?
+        .iter()
+        .filter_map(|p| p["share"].as_f64())
+        .sum();
+    assert!(
+        (parts - 1.0).abs() < 1e-9,
+        "the parts cover the slots: {parts}"
+    );
+    assert!(dir
+        .join("kept/results/bench-study/tuning/selected.json")
+        .exists());
     Ok(())
 }
 

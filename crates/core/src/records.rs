@@ -229,19 +229,33 @@ mod tests {
 
     #[test]
     fn records_are_tagged_and_round_trip() -> Result<(), serde_json::Error> {
-        let r = Record::Epoch(EpochRecord {
+        let e = EpochRecord {
             epoch: 0,
             step: 10,
             train_loss: 1.5,
             train_acc: 0.5,
             val_loss: Some(1.0),
             val_acc: Some(0.75),
-            test_loss: 1.25,
-            test_acc: 0.625,
-        });
+            test_loss: Some(1.25),
+            test_acc: Some(0.625),
+        };
+        let r = Record::Epoch(e.clone());
         let s = serde_json::to_string(&r)?;
         assert!(s.starts_with("{\"kind\":\"epoch\",\"epoch\":0,"), "{s}");
+        assert!(
+            s.ends_with(",\"test_loss\":1.25,\"test_acc\":0.625}"),
+            "{s}"
+        );
         assert_eq!(serde_json::from_str::<Record>(&s)?, r);
+        // A run without a test split (a tuning trial) writes no test keys at all.
+        let sealed = Record::Epoch(EpochRecord {
+            test_loss: None,
+            test_acc: None,
+            ..e
+        });
+        let t = serde_json::to_string(&sealed)?;
+        assert!(!t.contains("test"), "{t}");
+        assert_eq!(serde_json::from_str::<Record>(&t)?, sealed);
         let d = serde_json::to_string(&Record::Diverged(DivergedRecord {
             step: 3,
             epoch: 0,

@@ -52,7 +52,27 @@ pub fn reduce_study(text: &str, file: &Path, r: &Reduction) -> Result<String, Sw
         let Some(toml::Value::Array(list)) = t.get_mut("strategies") else {
             return Err(bad("expected a `strategies` list to cut down".into()));
         };
+        let dropped: Vec<String> = list
+            .iter()
+            .skip(n.max(1))
+            .filter_map(|v| match v {
+                toml::Value::String(s) => Some(s.clone()),
+                toml::Value::Table(t) => t.get("strategy")?.as_str().map(String::from),
+                _ => None,
+            })
+            .collect();
         list.truncate(n.max(1));
+        // A kept tuning stage's per-strategy spaces of the dropped strategies would name
+        // strategies the study no longer has.
+        if let Some(space) = t
+            .get_mut("tune")
+            .and_then(|v| v.get_mut("space"))
+            .and_then(toml::Value::as_table_mut)
+        {
+            for name in &dropped {
+                space.remove(name);
+            }
+        }
     }
     if let Some(seeds) = &r.seeds {
         let seeds = seeds
@@ -325,6 +345,15 @@ lr = 1e-3
 [tune]
 budget = 8
 seeds = [1001]
+
+[tune.space]
+"optimizer.lr" = { log = [3e-4, 1e-2] }
+
+[tune.space.hard-clamp]
+"model.clip.theta0" = { log = [0.5, 8.0] }
+
+[tune.space.tanh-fixed]
+"model.clip.theta0" = { log = [0.5, 8.0] }
 "#;
 
     #[test]
@@ -362,9 +391,29 @@ seeds = [1001]
                 problems: vec![Problem::new(None, None, e.to_string())],
             })?;
         assert_eq!(t["tune"]["budget"].as_integer(), Some(8));
+        assert!(t["tune"]["space"].get("tanh-fixed").is_some());
         assert_eq!(t["strategies"].as_array().map(Vec::len), Some(3));
         assert_eq!(t["epochs"].as_integer(), Some(8));
         assert!(!t.contains_key("stability_study"));
+        // Cutting strategies with the tuning stage kept drops the cut ones' spaces too.
+        let cut = Reduction {
+            strategies: Some(2),
+            ..whole
+        };
+        let t: toml::Table = reduce_study(STUDY, Path::new("main.toml"), &cut)?
+            .parse()
+            .map_err(|e: toml::de::Error| SweepError::Spec {
+                file: "out".into(),
+                problems: vec![Problem::new(None, None, e.to_string())],
+            })?;
+        let space = t["tune"]["space"]
+            .as_table()
+            .ok_or_else(|| SweepError::Spec {
+                file: "out".into(),
+                problems: vec![Problem::new(None, None, "no tune.space")],
+            })?;
+        assert!(space.get("tanh-fixed").is_none() && space.get("hard-clamp").is_some());
+        assert!(space.get("optimizer.lr").is_some());
         Ok(())
     }
 

@@ -82,8 +82,16 @@ pub struct RunSets<'a> {
 /// The epoch a run reports, as the epochs finish.
 #[derive(Debug, Default)]
 struct Selector {
-    /// (epoch, val_acc, test (loss, acc)) of the selected epoch so far.
-    best: Option<(u32, Option<f64>, Option<(f64, f64)>)>,
+    /// The selected epoch so far.
+    best: Option<Chosen>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Chosen {
+    epoch: u32,
+    val_acc: Option<f64>,
+    /// (loss, accuracy) on test; None in a run that evaluates no test split.
+    test: Option<(f64, f64)>,
 }
 
 impl Selector {
@@ -91,12 +99,22 @@ impl Selector {
         let take = match (sel, &self.best, val) {
             (Selection::Last, _, _) | (_, None, _) => true,
             // Strictly better only: ties keep the earliest epoch. A NaN never wins.
-            (Selection::BestVal, Some((_, Some(b), _)), Some(v)) => v > *b,
-            (Selection::BestVal, Some((_, None, _)), Some(v)) => !v.is_nan(),
+            (
+                Selection::BestVal,
+                Some(Chosen {
+                    val_acc: Some(b), ..
+                }),
+                Some(v),
+            ) => v > *b,
+            (Selection::BestVal, Some(Chosen { val_acc: None, .. }), Some(v)) => !v.is_nan(),
             (Selection::BestVal, Some(_), None) => false,
         };
         if take {
-            self.best = Some((epoch, val, test));
+            self.best = Some(Chosen {
+                epoch,
+                val_acc: val,
+                test,
+            });
         }
     }
 }
@@ -243,11 +261,11 @@ pub fn train_loop<D: NnDevice + ClipDevice>(
         summary.final_val_acc = val.map(|v| v.1);
         summary.final_train_loss = Some(train_loss);
     }
-    if let Some((epoch, val_acc, tested)) = selector.best {
-        summary.selected_epoch = Some(epoch);
-        summary.val_acc_at_selected = val_acc;
-        summary.test_acc_at_selected = tested.map(|t| t.1);
-        summary.test_loss_at_selected = tested.map(|t| t.0);
+    if let Some(c) = selector.best {
+        summary.selected_epoch = Some(c.epoch);
+        summary.val_acc_at_selected = c.val_acc;
+        summary.test_acc_at_selected = c.test.map(|t| t.1);
+        summary.test_loss_at_selected = c.test.map(|t| t.0);
     }
     summary.theta_projected = projected;
     sinks.metrics.flush()?;

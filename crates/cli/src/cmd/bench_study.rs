@@ -25,18 +25,20 @@ pub struct Args {
     /// The study to reduce.
     #[arg(long, default_value = "experiments/main.toml")]
     study: PathBuf,
-    /// Run the study as it is, every strategy, seed and epoch and its tuning stage (the
-    /// issue's "main job"), instead of a reduced copy.
-    #[arg(long, conflicts_with_all = ["strategies", "seeds", "epochs", "train_limit"])]
+    /// Run the study as it is, tuning stage included (the "main job"). The options
+    /// below then apply only when given: --seeds, --epochs and --train-limit change the final
+    /// stage only (the tuning stage keeps its [tune] settings), --strategies both stages.
+    #[arg(long)]
     whole: bool,
-    /// Keep the study's first N strategies.
-    #[arg(long, default_value_t = 4)]
-    strategies: usize,
-    /// The reduced study's seeds.
-    #[arg(long, value_delimiter = ',', default_values_t = [1u64])]
-    seeds: Vec<u64>,
-    #[arg(long, default_value_t = 2)]
-    epochs: u32,
+    /// Keep the study's first N strategies [default without --whole: 4].
+    #[arg(long)]
+    strategies: Option<usize>,
+    /// The reduced study's seeds [default without --whole: 1].
+    #[arg(long, value_delimiter = ',')]
+    seeds: Option<Vec<u64>>,
+    /// Epochs per run [default without --whole: 2].
+    #[arg(long)]
+    epochs: Option<u32>,
     /// Training images per run (after the validation split); default: the study's.
     #[arg(long)]
     train_limit: Option<usize>,
@@ -67,15 +69,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let reduction = if a.whole {
         Reduction {
             name: "bench-study".into(),
+            strategies: a.strategies,
+            seeds: a.seeds.clone(),
+            epochs: a.epochs,
+            train_limit: a.train_limit,
             keep_tuning: true,
-            ..Reduction::default()
         }
     } else {
         Reduction {
             name: "bench-study".into(),
-            strategies: Some(a.strategies),
-            seeds: Some(a.seeds.clone()),
-            epochs: Some(a.epochs),
+            strategies: Some(a.strategies.unwrap_or(4)),
+            seeds: Some(a.seeds.clone().unwrap_or_else(|| vec![1])),
+            epochs: Some(a.epochs.unwrap_or(2)),
             train_limit: a.train_limit,
             keep_tuning: false,
         }
@@ -130,13 +135,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let sgemm_flag = exe == this;
 
     let what = if a.whole {
-        format!("the whole of {} (tuning stage included)", a.study.display())
+        format!("{} with its tuning stage", a.study.display())
     } else {
         format!(
-            "{} runs of {} ({} epochs)",
+            "{} runs of {} (reduced)",
             first_plan.runs.len(),
-            a.study.display(),
-            a.epochs
+            a.study.display()
         )
     };
     eprintln!(
