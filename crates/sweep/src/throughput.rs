@@ -356,20 +356,22 @@ seeds = [1001]
 "model.clip.theta0" = { log = [0.5, 8.0] }
 "#;
 
+    type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+    /// STUDY reduced by `r`, parsed back.
+    fn reduced(r: &Reduction) -> Res<toml::Table> {
+        Ok(reduce_study(STUDY, Path::new("main.toml"), r)?.parse()?)
+    }
+
     #[test]
-    fn reduce_cuts_strategies_seeds_epochs_and_drops_tuning() -> Result<(), SweepError> {
-        let r = Reduction {
+    fn reduce_cuts_strategies_seeds_epochs_and_drops_tuning() -> Res {
+        let t = reduced(&Reduction {
             name: "bench-study".into(),
             strategies: Some(2),
             seeds: Some(vec![7]),
             epochs: Some(1),
             train_limit: Some(100),
             keep_tuning: false,
-        };
-        let out = reduce_study(STUDY, Path::new("main.toml"), &r)?;
-        let t: toml::Table = out.parse().map_err(|e: toml::de::Error| SweepError::Spec {
-            file: "out".into(),
-            problems: vec![Problem::new(None, None, e.to_string())],
         })?;
         assert_eq!(t["name"].as_str(), Some("bench-study"));
         assert_eq!(t["strategies"].as_array().map(Vec::len), Some(2));
@@ -384,34 +386,18 @@ seeds = [1001]
             keep_tuning: true,
             ..Reduction::default()
         };
-        let t: toml::Table = reduce_study(STUDY, Path::new("main.toml"), &whole)?
-            .parse()
-            .map_err(|e: toml::de::Error| SweepError::Spec {
-                file: "out".into(),
-                problems: vec![Problem::new(None, None, e.to_string())],
-            })?;
+        let t = reduced(&whole)?;
         assert_eq!(t["tune"]["budget"].as_integer(), Some(8));
         assert!(t["tune"]["space"].get("tanh-fixed").is_some());
         assert_eq!(t["strategies"].as_array().map(Vec::len), Some(3));
         assert_eq!(t["epochs"].as_integer(), Some(8));
         assert!(!t.contains_key("stability_study"));
         // Cutting strategies with the tuning stage kept drops the cut ones' spaces too.
-        let cut = Reduction {
+        let t = reduced(&Reduction {
             strategies: Some(2),
             ..whole
-        };
-        let t: toml::Table = reduce_study(STUDY, Path::new("main.toml"), &cut)?
-            .parse()
-            .map_err(|e: toml::de::Error| SweepError::Spec {
-                file: "out".into(),
-                problems: vec![Problem::new(None, None, e.to_string())],
-            })?;
-        let space = t["tune"]["space"]
-            .as_table()
-            .ok_or_else(|| SweepError::Spec {
-                file: "out".into(),
-                problems: vec![Problem::new(None, None, "no tune.space")],
-            })?;
+        })?;
+        let space = t["tune"]["space"].as_table().ok_or("no tune.space")?;
         assert!(space.get("tanh-fixed").is_none() && space.get("hard-clamp").is_some());
         assert!(space.get("optimizer.lr").is_some());
         Ok(())
