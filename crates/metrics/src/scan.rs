@@ -25,17 +25,9 @@ pub(crate) fn parse(line: &[u8], layout: &Layout, row: &mut Row) -> R<()> {
     let mut p = P { b: line, i: 0 };
     let mut seen = 0u32;
     p.ws();
-    p.eat(b'{')?;
-    p.ws();
-    if p.peek() == Some(b'}') {
-        return Err(Bail); // no "kind": serde_json says so
-    }
-    loop {
-        p.ws();
-        let key = p.string()?;
-        p.ws();
-        p.eat(b':')?;
-        p.ws();
+    // `null` and `{}` read as objects here; neither has a "kind", so both bail below, where
+    // serde_json names the error.
+    p.members(|p, key| {
         let slot = top_key(key);
         if let Some(bit) = slot.bit() {
             if seen & bit != 0 {
@@ -59,13 +51,8 @@ pub(crate) fn parse(line: &[u8], layout: &Layout, row: &mut Row) -> R<()> {
             Key::Channels => p.channels(layout, row)?,
             Key::Other => p.skip(0)?,
         }
-        p.ws();
-        match p.next()? {
-            b',' => continue,
-            b'}' => break,
-            _ => return Err(Bail),
-        }
-    }
+        Ok(())
+    })?;
     p.ws();
     if p.i != p.b.len() || row.kind.is_none() {
         return Err(Bail);

@@ -64,10 +64,7 @@ fn sort_resource_entries(pdf: &mut [u8]) {
     let mut i = 0;
     let mut in_stream = false;
     while i < pdf.len() {
-        let end = pdf[i..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(pdf.len(), |p| i + p + 1);
+        let end = line_end(pdf, i);
         let line = pdf[i..end].trim_ascii();
         if in_stream {
             in_stream = line != b"endstream";
@@ -79,10 +76,7 @@ fn sort_resource_entries(pdf: &mut [u8]) {
             let mut lines: Vec<Vec<u8>> = Vec::new();
             let mut j = start;
             while j < pdf.len() {
-                let e = pdf[j..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(pdf.len(), |p| j + p + 1);
+                let e = line_end(pdf, j);
                 if pdf[j..e].trim_ascii() == b">>" {
                     break;
                 }
@@ -97,6 +91,14 @@ fn sort_resource_entries(pdf: &mut [u8]) {
         }
         i = end;
     }
+}
+
+/// The end (exclusive, after its newline) of the line starting at `from`.
+fn line_end(pdf: &[u8], from: usize) -> usize {
+    pdf[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(pdf.len(), |p| from + p + 1)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! PyTorch), the backward scatters dL/dy to it. Planes are split into fixed-size tasks; each
 //! gradient element has one writer, so results do not depend on the thread count.
 
+use crate::scratch::with_scratch;
 use crate::{raw, NnError, Tensor4};
 use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, TensorFromVec};
 use dfdx::tensor_ops::ReshapeTo;
@@ -54,22 +55,19 @@ pub(crate) fn forward(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
         .zip(arg.par_chunks_mut(PLANES_PER_TASK * ho * wo))
         .zip(x.par_chunks(PLANES_PER_TASK * h * w))
         .for_each(|((out, arg), x)| {
-            let planes = x.len() / (h * w);
-            // Row pairs: the pairs' maxima of every row, then the rows' maxima pairwise.
-            let mut pair_max = vec![0.0f32; planes * h * wo];
-            let mut pair_right = vec![0u8; planes * h * wo];
-            for (((out, arg), x), (pm, pr)) in out
-                .chunks_mut(ho * wo)
-                .zip(arg.chunks_mut(ho * wo))
-                .zip(x.chunks(h * w))
-                .zip(
-                    pair_max
-                        .chunks_mut(h * wo)
-                        .zip(pair_right.chunks_mut(h * wo)),
-                )
-            {
-                pool_plane(x, out, arg, w, (pm, pr));
-            }
+            // Row pairs: the pairs' maxima of every row, then the rows' maxima pairwise. One
+            // plane's pair buffers serve every plane of the task (pass 1 writes all of them
+            // before pass 2 reads), the maxima in the thread's reused scratch.
+            let mut pair_right = vec![0u8; h * wo];
+            with_scratch(h * wo, |pair_max| {
+                for ((out, arg), x) in out
+                    .chunks_mut(ho * wo)
+                    .zip(arg.chunks_mut(ho * wo))
+                    .zip(x.chunks(h * w))
+                {
+                    pool_plane(x, out, arg, w, (&mut *pair_max, &mut pair_right));
+                }
+            });
         });
     (out, arg)
 }
