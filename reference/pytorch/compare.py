@@ -313,6 +313,7 @@ def main(argv=None):
                 [r["sgemm"]["gflops"] for r in samples[(inp, s, t)][side] if "sgemm" in r])
         flop = [r.get("train_flop_per_image") for r in samples[(inp, s, t)]["clipbench"]]
         row["train_flop_per_image"] = flop[0] if flop and flop[0] else None
+        ceiling_shares(row)
         for key in KEYS:
             c, p = row[f"clipbench_{key}"], row[f"torch_{key}"]
             row[f"ratio_{key}"] = c / p if c and p else None
@@ -381,10 +382,19 @@ def main(argv=None):
     return 0
 
 
+def ceiling_shares(row):
+    """clipbench's training matmul GFLOP/s (train img/s x FLOP/img, crates/nn/src/flops.rs)
+    and its share of each side's sgemm peak: clipbench's own (the gemm crate) and torch's (the
+    issue's definition of the ceiling). None where a figure is missing."""
+    img, flop = row["clipbench_train_images_per_s"], row["train_flop_per_image"]
+    g = img * flop / 1e9 if img and flop else None
+    own, torch = row["clipbench_sgemm_gflops"], row["torch_sgemm_gflops"]
+    row["clipbench_train_gflops"] = g
+    row["share_of_clipbench_sgemm"] = g / own if g and own else None
+    row["share_of_torch_sgemm"] = g / torch if g and torch else None
+
+
 def print_ceiling(rows, n):
-    """How close the training step comes to each side's matmul peak: clipbench's train img/s x
-    its matmul FLOPs per image (crates/nn/src/flops.rs), over clipbench's own sgemm peak
-    (the gemm crate) and over torch's (the issue's definition of the ceiling)."""
     print(f"The gemm ceiling: clipbench's training matmul GFLOP/s (train img/s x FLOP/img) as a "
           f"share of each side's {n}^3 f32 sgemm on the same threads (medians of the same runs)")
     print()
@@ -392,17 +402,13 @@ def print_ceiling(rows, n):
           "| share | torch sgemm GFLOP/s | share |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        img, flop = r["clipbench_train_images_per_s"], r["train_flop_per_image"]
-        g = img * flop / 1e9 if img and flop else None
-        own, torch = r["clipbench_sgemm_gflops"], r["torch_sgemm_gflops"]
-        r["clipbench_train_gflops"] = g
-        r["share_of_clipbench_sgemm"] = g / own if g and own else None
-        r["share_of_torch_sgemm"] = g / torch if g and torch else None
-        print(f"| {r['strategy']} | {r['input']} | {r['threads']} | "
-              f"{g:.1f} | " if g else f"| {r['strategy']} | {r['input']} | {r['threads']} | – | ",
-              end="")
-        print(f"{fmt_rate(own)} | {fmt_ratio(r['share_of_clipbench_sgemm'])} "
-              f"| {fmt_rate(torch)} | {fmt_ratio(r['share_of_torch_sgemm'])} |")
+        g = r["clipbench_train_gflops"]
+        print(f"| {r['strategy']} | {r['input']} | {r['threads']} "
+              f"| {f'{g:.1f}' if g else '–'} "
+              f"| {fmt_rate(r['clipbench_sgemm_gflops'])} "
+              f"| {fmt_ratio(r['share_of_clipbench_sgemm'])} "
+              f"| {fmt_rate(r['torch_sgemm_gflops'])} "
+              f"| {fmt_ratio(r['share_of_torch_sgemm'])} |")
     print()
 
 

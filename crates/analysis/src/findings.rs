@@ -83,7 +83,7 @@ pub fn findings(study: &Study, agg: &Aggregate) -> Vec<String> {
 }
 
 /// True when no run of the study has a test figure (its runs were tuning trials).
-pub fn evaluated_no_test(study: &Study) -> bool {
+fn evaluated_no_test(study: &Study) -> bool {
     !study.runs.is_empty()
         && study
             .runs
