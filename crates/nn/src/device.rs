@@ -3,6 +3,7 @@
 //! versions composed from public ops.
 
 use crate::conv::{self, Conv2dOpts};
+use crate::conv_clip_pool;
 use crate::pool::{self, ClipPoolOutput};
 use crate::{NnError, Tensor1, Tensor4};
 use clipbench_clip::{ClipDevice, ClipLayer};
@@ -69,6 +70,25 @@ pub trait NnDevice: Device<f32> {
     {
         pool::clip_then_pool(layer, x, want_stats)
     }
+
+    /// See [`conv_clip_pool`](crate::conv_clip_pool); the composition of [`Self::conv2d`] and
+    /// [`Self::clip_max_pool2d`] unless a device has better.
+    fn conv_clip_pool<T, R>(
+        x: Tensor4<Self, T>,
+        weight: Tensor4<Self, R>,
+        bias: Tensor1<Self, R>,
+        opts: Conv2dOpts,
+        layer: &ClipLayer<Self>,
+        want_stats: bool,
+    ) -> ClipPoolOutput<Self, T>
+    where
+        Self: ClipDevice,
+        T: Tape<f32, Self> + Merge<R>,
+        R: Tape<f32, Self>,
+    {
+        let y = Self::conv2d(x, weight, bias, opts)?;
+        Self::clip_max_pool2d(layer, y, want_stats)
+    }
 }
 
 impl NnDevice for Cpu {
@@ -105,6 +125,21 @@ impl NnDevice for Cpu {
         want_stats: bool,
     ) -> ClipPoolOutput<Self, T> {
         pool::clip_max_pool2d_cpu(layer, x, want_stats)
+    }
+
+    fn conv_clip_pool<T, R>(
+        x: Tensor4<Self, T>,
+        weight: Tensor4<Self, R>,
+        bias: Tensor1<Self, R>,
+        opts: Conv2dOpts,
+        layer: &ClipLayer<Self>,
+        want_stats: bool,
+    ) -> ClipPoolOutput<Self, T>
+    where
+        T: Tape<f32, Self> + Merge<R>,
+        R: Tape<f32, Self>,
+    {
+        conv_clip_pool::cpu::conv_clip_pool(x, weight, bias, opts, layer, want_stats)
     }
 }
 

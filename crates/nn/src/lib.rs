@@ -13,6 +13,7 @@
 //! parameters' ids.
 
 pub mod conv;
+mod conv_clip_pool;
 mod device;
 mod error;
 pub mod flops;
@@ -26,6 +27,7 @@ mod scratch;
 mod testutil;
 
 pub use conv::{conv2d, conv2d_generic, Conv2dOpts};
+pub use conv_clip_pool::conv_clip_pool;
 pub use device::{gemm_path, NnDevice};
 pub use error::NnError;
 pub use linear::linear;

@@ -8,9 +8,7 @@ use clipbench_clip::{ClipDevice, ClipLayer, ClipParams, ClipStats, ThetaParam};
 use dfdx::prelude::*;
 
 use crate::init::{conv2d_params, linear_params, SplitMix64};
-use crate::{
-    clip_max_pool2d, conv2d, linear, Conv2dOpts, NnDevice, NnError, Tensor1, Tensor2, Tensor4,
-};
+use crate::{conv_clip_pool, linear, Conv2dOpts, NnDevice, NnError, Tensor1, Tensor2, Tensor4};
 
 pub use clipbench_core::config::{ClipConfig, ModelConfig, INPUTS, NUM_CLASSES};
 
@@ -180,20 +178,22 @@ impl<D: NnDevice + ClipDevice> SimpleCnn<D> {
             });
         }
         let opts = Conv2dOpts::default();
-        let x = conv2d(
+        let (x, s1) = conv_clip_pool(
             x,
             self.conv1.0.retaped::<T>(),
             self.conv1.1.retaped::<T>(),
             opts.without_input_grad(),
+            &self.clip1,
+            want_stats,
         )?;
-        let (x, s1) = clip_max_pool2d(&self.clip1, x, want_stats)?;
-        let x = conv2d(
+        let (x, s2) = conv_clip_pool(
             x,
             self.conv2.0.retaped::<T>(),
             self.conv2.1.retaped::<T>(),
             opts,
+            &self.clip2,
+            want_stats,
         )?;
-        let (x, s2) = clip_max_pool2d(&self.clip2, x, want_stats)?;
         let flat = self.cfg.flat_features();
         let (pb, pc, ph, pw) = *x.shape();
         if pc * ph * pw != flat {

@@ -1,8 +1,10 @@
 //! SGD with momentum and Adam over host copies of the parameters.
 //!
-//! The model has ~25K parameters, so updating them on the host costs microseconds and gives
+//! The model has ~25K parameters, so updating them on the host costs little next to a step and gives
 //! us what dfdx's optimizers cannot: weight decay on the network weights only (θ's L2 acts on
 //! θ and is added by the step), f64 state, and one code path on every device.
+
+use rayon::prelude::*;
 
 pub use clipbench_core::config::OptimizerConfig;
 
@@ -51,6 +53,7 @@ impl Optimizer {
                 slot.m = vec![0.0; p.values.len()];
                 slot.v = vec![0.0; p.values.len()];
             }
+            let t = self.t;
             match self.cfg {
                 OptimizerConfig::Sgd {
                     momentum,
@@ -59,19 +62,15 @@ impl Optimizer {
                     ..
                 } => {
                     let wd = if p.decay { weight_decay } else { 0.0 };
-                    for i in 0..p.values.len() {
-                        let w = p.values[i] as f64;
-                        let g = p.grad[i] as f64 + wd * w;
+                    for_each_element(p, slot, |value, grad, m, _| {
+                        let w = *value as f64;
+                        let g = grad as f64 + wd * w;
                         // PyTorch SGD: buf = μ·buf + g (buf = g on the first step).
-                        let buf = if self.t == 1 {
-                            g
-                        } else {
-                            momentum * slot.m[i] + g
-                        };
-                        slot.m[i] = buf;
+                        let buf = if t == 1 { g } else { momentum * *m + g };
+                        *m = buf;
                         let d = if nesterov { g + momentum * buf } else { buf };
-                        p.values[i] = (w - lr * d) as f32;
-                    }
+                        *value = (w - lr * d) as f32;
+                    });
                 }
                 OptimizerConfig::Adam {
                     beta1,
@@ -81,21 +80,45 @@ impl Optimizer {
                     ..
                 } => {
                     let wd = if p.decay { weight_decay } else { 0.0 };
-                    let bc1 = 1.0 - beta1.powi(self.t as i32);
-                    let bc2 = 1.0 - beta2.powi(self.t as i32);
-                    for i in 0..p.values.len() {
-                        let w = p.values[i] as f64;
-                        let g = p.grad[i] as f64 + wd * w;
-                        slot.m[i] = beta1 * slot.m[i] + (1.0 - beta1) * g;
-                        slot.v[i] = beta2 * slot.v[i] + (1.0 - beta2) * g * g;
-                        let mhat = slot.m[i] / bc1;
-                        let vhat = slot.v[i] / bc2;
-                        p.values[i] = (w - lr * mhat / (vhat.sqrt() + eps)) as f32;
-                    }
+                    let bc1 = 1.0 - beta1.powi(t as i32);
+                    let bc2 = 1.0 - beta2.powi(t as i32);
+                    for_each_element(p, slot, |value, grad, m, v| {
+                        let w = *value as f64;
+                        let g = grad as f64 + wd * w;
+                        *m = beta1 * *m + (1.0 - beta1) * g;
+                        *v = beta2 * *v + (1.0 - beta2) * g * g;
+                        let mhat = *m / bc1;
+                        let vhat = *v / bc2;
+                        *value = (w - lr * mhat / (vhat.sqrt() + eps)) as f32;
+                    });
                 }
             }
         }
     }
+}
+
+/// Elements per parallel work item. The update is elementwise, so how the elements are
+/// split changes no bit; fc.weight's 20,480 become 10 items. Serial, the update was ~1.4% of
+/// a 2-thread training step's samples (perf), all on one thread while the other waited.
+const CHUNK: usize = 2048;
+
+/// Runs `f(value, grad, m, v)` on every element of `p` and its state, in parallel chunks.
+fn for_each_element(
+    p: &mut ParamUpdate<'_>,
+    slot: &mut Slot,
+    f: impl Fn(&mut f32, f32, &mut f64, &mut f64) + Sync,
+) {
+    p.values
+        .par_chunks_mut(CHUNK)
+        .zip(p.grad.par_chunks(CHUNK))
+        .zip(slot.m.par_chunks_mut(CHUNK))
+        .zip(slot.v.par_chunks_mut(CHUNK))
+        .for_each(|(((values, grads), ms), vs)| {
+            let elements = values.iter_mut().zip(grads).zip(ms.iter_mut().zip(vs));
+            for ((value, &grad), (m, v)) in elements {
+                f(value, grad, m, v);
+            }
+        });
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ where
                     true => Some(&mut ***grads.get_or_alloc_mut(&x)?),
                     false => None,
                 };
-                let (dw, db) = param_and_input_grads(&g, xs, ws, &dy, dx)?;
+                let (dw, db) = param_and_input_grads(&g, xs, ws, OutGrad::Dense(&dy), dx)?;
                 add_into(grads.get_or_alloc_mut(&weight)?, &dw)?;
                 add_into(grads.get_or_alloc_mut(&bias_ghost)?, &db)
             };
@@ -79,18 +79,32 @@ where
     Ok(out.put_tape(tape))
 }
 
+/// Where the backward reads image n's output gradient dL/dy (O × Ho·Wo).
+#[derive(Clone, Copy)]
+pub(crate) enum OutGrad<'a> {
+    /// The whole batch's, dense NCHW.
+    Dense(&'a [f32]),
+    /// Written per image into a scratch buffer (the image's index, the buffer): the fused
+    /// conv → clip → pool op builds it from the pooled gradient, so the batch's full-size
+    /// output gradient never exists.
+    PerImage(&'a (dyn Fn(usize, &mut [f32]) + Sync)),
+}
+
 /// Accumulates dL/dx into `dx` (when given) and returns dL/dW and dL/db (f64, to be added to
 /// the gradient entries).
-fn param_and_input_grads(
+pub(crate) fn param_and_input_grads(
     g: &Geom,
     x: &[f32],
     w: &[f32],
-    dy: &[f32],
+    dy: OutGrad<'_>,
     dx: Option<&mut [f32]>,
 ) -> Result<(Vec<f64>, Vec<f64>), CpuError> {
     let sizes_ok = x.len() == g.b * g.c * g.in_plane()
         && w.len() == g.o * g.k()
-        && dy.len() == g.b * g.o * g.out_plane()
+        && match dy {
+            OutGrad::Dense(dy) => dy.len() == g.b * g.o * g.out_plane(),
+            OutGrad::PerImage(_) => true,
+        }
         && dx.as_ref().is_none_or(|d| d.len() == x.len());
     if !sizes_ok {
         return Err(CpuError::WrongNumElements);
@@ -98,7 +112,7 @@ fn param_and_input_grads(
     Ok(reduce(g, &backward(g, x, w, dy, dx)))
 }
 
-fn add_into(dst: &mut [f32], src: &[f64]) -> Result<(), CpuError> {
+pub(crate) fn add_into(dst: &mut [f32], src: &[f64]) -> Result<(), CpuError> {
     if dst.len() != src.len() {
         return Err(CpuError::WrongNumElements);
     }
@@ -141,19 +155,26 @@ fn forward(g: &Geom, x: &[f32], w: &[f32], b: &[f32]) -> Result<Vec<f32>, CpuErr
             with_scratch(k * p, |cols| {
                 for (j, y) in chunk.chunks_mut(img_out).enumerate() {
                     let n = t * IMAGES_PER_TASK + j;
-                    im2col(g, &x[n * img_in..(n + 1) * img_in], cols);
-                    raw::gemm(
-                        MatMut::row_major(y, g.o, p),
-                        MatRef::row_major(w, g.o, k),
-                        MatRef::row_major(cols, k, p),
-                        true,
-                    );
+                    accumulate_image(g, &x[n * img_in..(n + 1) * img_in], w, cols, y);
                 }
             })
         });
     // SAFETY: the tasks above initialised all n elements (the chunks cover 0..n).
     unsafe { out.set_len(n) };
     Ok(out)
+}
+
+/// y += W · im2col(x) for one image: `x` is C × H × W, `y` is O × Ho·Wo (holding the bias),
+/// `cols` a K × Ho·Wo scratch buffer.
+pub(crate) fn accumulate_image(g: &Geom, x: &[f32], w: &[f32], cols: &mut [f32], y: &mut [f32]) {
+    let (k, p) = (g.k(), g.out_plane());
+    im2col(g, x, cols);
+    raw::gemm(
+        MatMut::row_major(y, g.o, p),
+        MatRef::row_major(w, g.o, k),
+        MatRef::row_major(cols, k, p),
+        true,
+    );
 }
 
 /// One task's partial parameter gradients: dWᵀ (K × O, f32 from gemm) and db (O, in f64).
@@ -163,7 +184,13 @@ struct Partial {
 }
 
 /// Per task: dWᵀ += cols · dyᵀ, db += Σ dy, and (if `dx`) dx += col2im(Wᵀ · dy).
-fn backward(g: &Geom, x: &[f32], w: &[f32], dy: &[f32], dx: Option<&mut [f32]>) -> Vec<Partial> {
+fn backward(
+    g: &Geom,
+    x: &[f32],
+    w: &[f32],
+    dy: OutGrad<'_>,
+    dx: Option<&mut [f32]>,
+) -> Vec<Partial> {
     let img_in = g.c * g.in_plane();
     let tasks = g.b.div_ceil(IMAGES_PER_TASK);
     match dx {
@@ -183,7 +210,7 @@ fn backward_task(
     g: &Geom,
     x: &[f32],
     w: &[f32],
-    dy: &[f32],
+    dy: OutGrad<'_>,
     t: usize,
     mut dx: Option<&mut [f32]>,
 ) -> Partial {
@@ -194,12 +221,23 @@ fn backward_task(
         dw_t: vec![0.0f32; k * g.o],
         db: vec![0.0f64; g.o],
     };
-    let scratch = if dx.is_some() { 2 * k * p } else { k * p };
-    with_scratch(scratch, |buf| {
-        let (cols, dcols) = buf.split_at_mut(k * p);
+    let dcols_len = if dx.is_some() { k * p } else { 0 };
+    let dy_len = match dy {
+        OutGrad::Dense(_) => 0,
+        OutGrad::PerImage(_) => img_out,
+    };
+    with_scratch(k * p + dcols_len + dy_len, |buf| {
+        let (cols, rest) = buf.split_at_mut(k * p);
+        let (dcols, dy_buf) = rest.split_at_mut(dcols_len);
         let first = t * IMAGES_PER_TASK;
         for n in first..(first + IMAGES_PER_TASK).min(g.b) {
-            let dy_n = &dy[n * img_out..(n + 1) * img_out];
+            let dy_n: &[f32] = match dy {
+                OutGrad::Dense(dy) => &dy[n * img_out..(n + 1) * img_out],
+                OutGrad::PerImage(fill) => {
+                    fill(n, dy_buf);
+                    dy_buf
+                }
+            };
             im2col(g, &x[n * img_in..(n + 1) * img_in], cols);
             // dWᵀ += cols · dyᵀ: of the layouts measured (dW = dy·colsᵀ, the same with a
             // transposed im2col, and this one), the fastest once building the columns counts.

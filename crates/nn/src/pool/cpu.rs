@@ -77,7 +77,7 @@ pub(crate) fn forward(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
 /// the whole plane at once (`x` is a flat run of pairs, as w is even); (2) per window, the
 /// upper row's pair winner against the lower row's. The same tournament as before, in the
 /// same order (upper pair, lower pair, then upper against lower), so the same winners.
-fn pool_plane(
+pub(crate) fn pool_plane(
     x: &[f32],
     out: &mut [f32],
     arg: &mut [u8],
@@ -159,26 +159,56 @@ pub(crate) fn backward(
     dx.par_chunks_mut(PLANES_PER_TASK * h * w)
         .zip(dy.par_chunks(PLANES_PER_TASK * ho * wo))
         .zip(arg.par_chunks(PLANES_PER_TASK * ho * wo))
-        .for_each(|((dx, dy), arg)| {
-            let rows = dx
-                .chunks_exact_mut(2 * w)
-                .zip(dy.chunks_exact(wo))
-                .zip(arg.chunks_exact(wo));
-            for ((pair, dy), arg) in rows {
-                let (top, bottom) = pair.split_at_mut(w);
-                let windows = top
-                    .chunks_exact_mut(2)
-                    .zip(bottom.chunks_exact_mut(2))
-                    .zip(dy.iter().zip(arg));
-                // Every window element gets `g` or 0 (branch-free, vectorisable).
-                for ((t, b), (&g, &a)) in windows {
-                    let pick = |k: u8| if a == k { g } else { 0.0 };
-                    t[0] += pick(0);
-                    t[1] += pick(1);
-                    b[0] += pick(2);
-                    b[1] += pick(3);
-                }
-            }
-        });
+        .for_each(|((dx, dy), arg)| unpool_add(dx, dy, arg, w));
     Ok(())
+}
+
+/// dx = 0 + (dy at each window's winner, 0 elsewhere) over whole planes of width `w`: the
+/// bits `unpool_add` gives on a zeroed `dx` (0 + −0 is +0 in both), in one pass that writes
+/// `dx` without reading it.
+pub(crate) fn unpool_into(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
+    let wo = w / 2;
+    let rows = dx
+        .chunks_exact_mut(2 * w)
+        .zip(dy.chunks_exact(wo))
+        .zip(arg.chunks_exact(wo));
+    for ((pair, dy), arg) in rows {
+        let (top, bottom) = pair.split_at_mut(w);
+        let windows = top
+            .chunks_exact_mut(2)
+            .zip(bottom.chunks_exact_mut(2))
+            .zip(dy.iter().zip(arg));
+        for ((t, b), (&g, &a)) in windows {
+            let pick = |k: u8| 0.0 + if a == k { g } else { 0.0 };
+            t[0] = pick(0);
+            t[1] = pick(1);
+            b[0] = pick(2);
+            b[1] = pick(3);
+        }
+    }
+}
+
+/// dx[winner of each window] += dy over whole planes of width `w` (dx: planes × H × w; dy
+/// and arg: the same planes pooled).
+pub(crate) fn unpool_add(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
+    let wo = w / 2;
+    let rows = dx
+        .chunks_exact_mut(2 * w)
+        .zip(dy.chunks_exact(wo))
+        .zip(arg.chunks_exact(wo));
+    for ((pair, dy), arg) in rows {
+        let (top, bottom) = pair.split_at_mut(w);
+        let windows = top
+            .chunks_exact_mut(2)
+            .zip(bottom.chunks_exact_mut(2))
+            .zip(dy.iter().zip(arg));
+        // Every window element gets `g` or 0 (branch-free, vectorisable).
+        for ((t, b), (&g, &a)) in windows {
+            let pick = |k: u8| if a == k { g } else { 0.0 };
+            t[0] += pick(0);
+            t[1] += pick(1);
+            b[0] += pick(2);
+            b[1] += pick(3);
+        }
+    }
 }

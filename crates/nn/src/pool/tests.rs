@@ -309,3 +309,25 @@ fn sse2_second_pass_matches_scalar() {
         assert_eq!(a1, a2, "argmax, n = {n}");
     }
 }
+
+/// The fused op's one-pass scatter writes the bits the pool's backward adds onto zeros,
+/// including −0 (which becomes +0 in both), NaN and stale contents of the buffer.
+#[test]
+fn unpool_into_gives_the_bits_of_unpool_add_on_zeros() {
+    let (planes, h, w) = (3, 4, 6);
+    let n_out = planes * (h / 2) * (w / 2);
+    let mut rng = Rng::new(21);
+    let mut dy = rng.vec(n_out);
+    dy[0] = -0.0;
+    dy[1] = f32::NAN;
+    dy[2] = 0.0;
+    let arg: Vec<u8> = (0..n_out).map(|i| (i * 7 % 4) as u8).collect();
+    let mut added = vec![0.0f32; planes * h * w];
+    cpu::unpool_add(&mut added, &dy, &arg, w);
+    let mut written = vec![f32::NAN; planes * h * w];
+    cpu::unpool_into(&mut written, &dy, &arg, w);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&written), bits(&added));
+    assert!(written.iter().filter(|v| v.is_nan()).count() == 1);
+    assert!(written.iter().all(|v| v.to_bits() != (-0.0f32).to_bits()));
+}
