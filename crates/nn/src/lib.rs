@@ -23,6 +23,7 @@ pub mod model;
 pub mod pool;
 mod raw;
 mod scratch;
+mod simd;
 #[cfg(test)]
 mod testutil;
 

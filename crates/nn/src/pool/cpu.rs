@@ -4,6 +4,7 @@
 //! gradient element has one writer, so results do not depend on the thread count.
 
 use crate::scratch::with_scratch;
+use crate::simd::dispatch;
 use crate::{raw, NnError, Tensor4};
 use dfdx::tensor::{Cpu, CpuError, PutTape, SplitTape, Tape, TensorFromVec};
 use dfdx::tensor_ops::ReshapeTo;
@@ -60,16 +61,43 @@ pub(crate) fn forward(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
             // before pass 2 reads), the maxima in the thread's reused scratch.
             let mut pair_right = vec![0u8; h * wo];
             with_scratch(h * wo, |pair_max| {
-                for ((out, arg), x) in out
-                    .chunks_mut(ho * wo)
-                    .zip(arg.chunks_mut(ho * wo))
-                    .zip(x.chunks(h * w))
-                {
-                    pool_plane(x, out, arg, w, (&mut *pair_max, &mut pair_right));
-                }
+                pool_planes(x, out, arg, w, pair_max, &mut pair_right)
             });
         });
     (out, arg)
+}
+
+dispatch! {
+    /// Pools consecutive planes of width `w` (x: planes × H × w; out and arg: the planes
+    /// pooled), with one plane's pair buffers (H × w/2 each) as scratch.
+    pub(crate) fn pool_planes => pool_planes_loop(
+        x: &[f32],
+        out: &mut [f32],
+        arg: &mut [u8],
+        w: usize,
+        pair_max: &mut [f32],
+        pair_right: &mut [u8],
+    )
+}
+
+#[inline(always)]
+fn pool_planes_loop(
+    x: &[f32],
+    out: &mut [f32],
+    arg: &mut [u8],
+    w: usize,
+    pair_max: &mut [f32],
+    pair_right: &mut [u8],
+) {
+    let plane_in = 2 * pair_max.len();
+    let plane_out = plane_in / 4;
+    let planes = x
+        .chunks(plane_in)
+        .zip(out.chunks_mut(plane_out))
+        .zip(arg.chunks_mut(plane_out));
+    for ((x, out), arg) in planes {
+        pool_plane(x, out, arg, w, (&mut *pair_max, &mut *pair_right));
+    }
 }
 
 /// One plane, in two passes that LLVM vectorises (the one-pass tournament of four did not
@@ -77,7 +105,8 @@ pub(crate) fn forward(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
 /// the whole plane at once (`x` is a flat run of pairs, as w is even); (2) per window, the
 /// upper row's pair winner against the lower row's. The same tournament as before, in the
 /// same order (upper pair, lower pair, then upper against lower), so the same winners.
-pub(crate) fn pool_plane(
+#[inline(always)]
+fn pool_plane(
     x: &[f32],
     out: &mut [f32],
     arg: &mut [u8],
@@ -105,6 +134,7 @@ pub(crate) fn pool_plane(
 /// Pass 2 of [`pool_plane`] on one row of windows: LLVM kept this loop scalar (f32 compares
 /// feeding u8 selects), so x86-64 runs it with SSE2 (part of the x86-64 baseline, no detection
 /// needed), 4 windows at a time, in `raw::pool_vertical_sse2`.
+#[inline(always)]
 fn vertical(upper: &[f32], lower: &[f32], rights: (&[u8], &[u8]), out: &mut [f32], arg: &mut [u8]) {
     #[cfg(target_arch = "x86_64")]
     if out.len() >= 4 {
@@ -163,10 +193,15 @@ pub(crate) fn backward(
     Ok(())
 }
 
-/// dx = 0 + (dy at each window's winner, 0 elsewhere) over whole planes of width `w`: the
-/// bits `unpool_add` gives on a zeroed `dx` (0 + −0 is +0 in both), in one pass that writes
-/// `dx` without reading it.
-pub(crate) fn unpool_into(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
+dispatch! {
+    /// dx = 0 + (dy at each window's winner, 0 elsewhere) over whole planes of width `w`: the
+    /// bits `unpool_add` gives on a zeroed `dx` (0 + −0 is +0 in both), in one pass that writes
+    /// `dx` without reading it.
+    pub(crate) fn unpool_into => unpool_into_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize)
+}
+
+#[inline(always)]
+fn unpool_into_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
     let wo = w / 2;
     let rows = dx
         .chunks_exact_mut(2 * w)
@@ -188,9 +223,14 @@ pub(crate) fn unpool_into(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
     }
 }
 
-/// dx[winner of each window] += dy over whole planes of width `w` (dx: planes × H × w; dy
-/// and arg: the same planes pooled).
-pub(crate) fn unpool_add(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
+dispatch! {
+    /// dx[winner of each window] += dy over whole planes of width `w` (dx: planes × H × w;
+    /// dy and arg: the same planes pooled).
+    pub(crate) fn unpool_add => unpool_add_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize)
+}
+
+#[inline(always)]
+fn unpool_add_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
     let wo = w / 2;
     let rows = dx
         .chunks_exact_mut(2 * w)

@@ -331,3 +331,31 @@ fn unpool_into_gives_the_bits_of_unpool_add_on_zeros() {
     assert!(written.iter().filter(|v| v.is_nan()).count() == 1);
     assert!(written.iter().all(|v| v.to_bits() != (-0.0f32).to_bits()));
 }
+
+/// The pooling loops compiled for AVX-512, AVX2 and baseline x86-64 give the same bits.
+#[test]
+fn every_simd_level_pools_and_scatters_the_same_bits() {
+    let (planes, h, w) = (5, 6, 10);
+    let mut rng = Rng::new(22);
+    let mut x = rng.vec(planes * h * w);
+    x[3] = f32::NAN;
+    x[10] = -0.0;
+    x[11] = 0.0;
+    let n_out = planes * (h / 2) * (w / 2);
+    let dy = rng.vec(n_out);
+    let results = crate::simd::at_each_level(|| {
+        let (mut out, mut arg) = (vec![0.0f32; n_out], vec![0u8; n_out]);
+        let (mut pm, mut pr) = (vec![0.0f32; h * w / 2], vec![0u8; h * w / 2]);
+        cpu::pool_planes(&x, &mut out, &mut arg, w, &mut pm, &mut pr);
+        let mut written = vec![f32::NAN; planes * h * w];
+        cpu::unpool_into(&mut written, &dy, &arg, w);
+        let mut added = x.clone();
+        cpu::unpool_add(&mut added, &dy, &arg, w);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        (bits(&out), arg, bits(&written), bits(&added))
+    });
+    assert!(!results.is_empty());
+    for (level, r) in &results[1..] {
+        assert_eq!(r, &results[0].1, "{level:?} against {:?}", results[0].0);
+    }
+}
