@@ -26,19 +26,31 @@ pub(crate) fn level() -> Level {
 
 /// `$vis fn $name(args)` runs `$body(args)` (an `#[inline(always)]` fn) compiled for
 /// [`level()`]. The arguments' types must name their lifetimes or elide them plainly.
+/// Written `$body::<WIDE>(args)`, the body takes a `const WIDE: bool`: true when compiled for
+/// AVX2 or AVX-512, for a loop that LLVM vectorises only with those (and that needs a
+/// hand-written SSE2 version otherwise).
 macro_rules! dispatch {
     ($(#[$meta:meta])* $vis:vis fn $name:ident => $body:ident($($arg:ident: $ty:ty),* $(,)?)) => {
+        $crate::simd::dispatch!(@ $(#[$meta])* $vis fn $name => [$body] [$body] ($($arg: $ty),*));
+    };
+    ($(#[$meta:meta])* $vis:vis fn $name:ident => $body:ident::<WIDE>($($arg:ident: $ty:ty),* $(,)?)) => {
+        $crate::simd::dispatch!(
+            @ $(#[$meta])* $vis fn $name => [$body::<true>] [$body::<false>] ($($arg: $ty),*)
+        );
+    };
+    (@ $(#[$meta:meta])* $vis:vis fn $name:ident => [$($wide:tt)*] [$($narrow:tt)*]
+        ($($arg:ident: $ty:ty),*)) => {
         $(#[$meta])*
         $vis fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2")]
                 fn avx512($($arg: $ty),*) {
-                    $body($($arg),*)
+                    $($wide)*($($arg),*)
                 }
                 #[target_feature(enable = "avx2")]
                 fn avx2($($arg: $ty),*) {
-                    $body($($arg),*)
+                    $($wide)*($($arg),*)
                 }
                 match $crate::simd::level() {
                     // SAFETY: `level()` reports AVX-512 (F, VL, DQ, BW) only when the CPU
@@ -49,7 +61,7 @@ macro_rules! dispatch {
                     $crate::simd::Level::Portable => {}
                 }
             }
-            $body($($arg),*)
+            $($narrow)*($($arg),*)
         }
     };
 }
