@@ -20,6 +20,7 @@ pub mod run;
 pub mod schedule;
 pub mod sink;
 pub mod step;
+mod warm;
 
 pub use config::RunConfig;
 pub use error::TrainError;

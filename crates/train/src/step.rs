@@ -110,6 +110,7 @@ pub fn train_step<D: NnDevice + ClipDevice>(
     lr: f64,
     log: bool,
 ) -> Result<StepOutcome, TrainError> {
+    let _warm = crate::warm::KeepWarm::start();
     let n = labels.len();
     let [c, h, w] = model.cfg.input;
     if n == 0 || images.len() != n * c * h * w {
