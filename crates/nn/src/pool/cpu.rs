@@ -206,11 +206,16 @@ dispatch! {
     /// dx = 0 + (dy at each window's winner, 0 elsewhere) over whole planes of width `w`: the
     /// bits `unpool_add` gives on a zeroed `dx` (0 + −0 is +0 in both), in one pass that writes
     /// `dx` without reading it.
-    pub(crate) fn unpool_into => unpool_into_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize)
+    pub(crate) fn unpool_into => unpool_into_loop::<WIDE>(
+        dx: &mut [f32],
+        dy: &[f32],
+        arg: &[u8],
+        w: usize,
+    )
 }
 
 #[inline(always)]
-fn unpool_into_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
+fn unpool_into_loop<const WIDE: bool>(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
     let wo = w / 2;
     let rows = dx
         .chunks_exact_mut(2 * w)
@@ -218,16 +223,24 @@ fn unpool_into_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
         .zip(arg.chunks_exact(wo));
     for ((pair, dy), arg) in rows {
         let (top, bottom) = pair.split_at_mut(w);
-        let windows = top
-            .chunks_exact_mut(2)
-            .zip(bottom.chunks_exact_mut(2))
-            .zip(dy.iter().zip(arg));
-        for ((t, b), (&g, &a)) in windows {
-            let pick = |k: u8| 0.0 + if a == k { g } else { 0.0 };
-            t[0] = pick(0);
-            t[1] = pick(1);
-            b[0] = pick(2);
-            b[1] = pick(3);
+        // LLVM keeps this loop scalar at every level (u8 compares feeding interleaved f32
+        // stores), so the wide levels run 8 windows at a time in `raw::unpool_row_avx2`.
+        #[cfg(target_arch = "x86_64")]
+        let done = match WIDE {
+            // SAFETY: WIDE is true only in the copies compiled for AVX2 and AVX-512, which
+            // `dispatch!` runs only where `simd::level()` found them.
+            true => unsafe { raw::unpool_row_avx2(top, bottom, dy, arg) },
+            false => 0,
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = 0;
+        for c in done..wo {
+            let (g, a) = (dy[c], u32::from(arg[c]));
+            let pick = |k: u32| 0.0 + if a == k { g } else { 0.0 };
+            top[2 * c] = pick(0);
+            top[2 * c + 1] = pick(1);
+            bottom[2 * c] = pick(2);
+            bottom[2 * c + 1] = pick(3);
         }
     }
 }

@@ -314,7 +314,8 @@ fn sse2_second_pass_matches_scalar() {
 /// including −0 (which becomes +0 in both), NaN and stale contents of the buffer.
 #[test]
 fn unpool_into_gives_the_bits_of_unpool_add_on_zeros() {
-    let (planes, h, w) = (3, 4, 6);
+    // 11 windows a row: the wide levels' 8-window vectors and a scalar rest.
+    let (planes, h, w) = (3, 4, 22);
     let n_out = planes * (h / 2) * (w / 2);
     let mut rng = Rng::new(21);
     let mut dy = rng.vec(n_out);
@@ -335,14 +336,22 @@ fn unpool_into_gives_the_bits_of_unpool_add_on_zeros() {
 /// The pooling loops compiled for AVX-512, AVX2 and baseline x86-64 give the same bits.
 #[test]
 fn every_simd_level_pools_and_scatters_the_same_bits() {
-    let (planes, h, w) = (5, 6, 10);
+    // Rows of 5, 11 and 16 windows: below, across and at the vector widths.
+    for w in [10, 22, 32] {
+        every_simd_level_gives_the_same_bits(5, 6, w);
+    }
+}
+
+fn every_simd_level_gives_the_same_bits(planes: usize, h: usize, w: usize) {
     let mut rng = Rng::new(22);
     let mut x = rng.vec(planes * h * w);
     x[3] = f32::NAN;
     x[10] = -0.0;
     x[11] = 0.0;
     let n_out = planes * (h / 2) * (w / 2);
-    let dy = rng.vec(n_out);
+    let mut dy = rng.vec(n_out);
+    dy[1] = -0.0;
+    dy[9] = f32::NAN;
     let results = crate::simd::at_each_level(|| {
         let (mut out, mut arg) = (vec![0.0f32; n_out], vec![0u8; n_out]);
         let (mut pm, mut pr) = (vec![0.0f32; h * w / 2], vec![0u8; h * w / 2]);
@@ -356,6 +365,10 @@ fn every_simd_level_pools_and_scatters_the_same_bits() {
     });
     assert!(!results.is_empty());
     for (level, r) in &results[1..] {
-        assert_eq!(r, &results[0].1, "{level:?} against {:?}", results[0].0);
+        assert_eq!(
+            r, &results[0].1,
+            "w {w}: {level:?} against {:?}",
+            results[0].0
+        );
     }
 }
