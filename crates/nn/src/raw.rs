@@ -200,6 +200,55 @@ pub(crate) fn pool_vertical_sse2(
     }
 }
 
+/// The fused op's gradient scatter on one row pair, 8 windows at a time with AVX2: window c's
+/// `dy[c]` goes to `top[2c + a]` (winner a = 0, 1) or `bottom[2c + a − 2]` (a = 2, 3), written
+/// as `0.0 + value` and `+0.0` elsewhere: the bits of `crate::pool::cpu::unpool_into`'s scalar
+/// loop. Returns how many windows it wrote (a multiple of 8); the caller writes the rest.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn unpool_row_avx2(
+    top: &mut [f32],
+    bottom: &mut [f32],
+    dy: &[f32],
+    arg: &[u8],
+) -> usize {
+    use std::arch::x86_64::*;
+    let n = dy
+        .len()
+        .min(arg.len())
+        .min(top.len() / 2)
+        .min(bottom.len() / 2)
+        / 8
+        * 8;
+    let zero = _mm256_setzero_ps();
+    let mut c = 0;
+    while c < n {
+        // SAFETY: c + 8 <= n, so the 8 floats of dy, the 8 bytes of arg and the 16 floats of
+        // top and bottom at 2c all lie inside the slices (n is bounded by each length above).
+        unsafe {
+            let g = _mm256_loadu_ps(dy.as_ptr().add(c));
+            let a = _mm256_cvtepu8_epi32(_mm_loadl_epi64(arg.as_ptr().add(c) as *const __m128i));
+            let pick = |k: i32| {
+                let m = _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(k)));
+                _mm256_add_ps(zero, _mm256_and_ps(m, g))
+            };
+            let interleave = |dst: *mut f32, even: __m256, odd: __m256| {
+                let lo = _mm256_unpacklo_ps(even, odd);
+                let hi = _mm256_unpackhi_ps(even, odd);
+                _mm256_storeu_ps(dst, _mm256_permute2f128_ps::<0x20>(lo, hi));
+                _mm256_storeu_ps(dst.add(8), _mm256_permute2f128_ps::<0x31>(lo, hi));
+            };
+            interleave(top.as_mut_ptr().add(2 * c), pick(0), pick(1));
+            interleave(bottom.as_mut_ptr().add(2 * c), pick(2), pick(3));
+        }
+        c += 8;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,53 +351,4 @@ mod tests {
             false,
         );
     }
-}
-
-/// The fused op's gradient scatter on one row pair, 8 windows at a time with AVX2: window c's
-/// `dy[c]` goes to `top[2c + a]` (winner a = 0, 1) or `bottom[2c + a − 2]` (a = 2, 3), written
-/// as `0.0 + value` and `+0.0` elsewhere: the bits of `crate::pool::cpu::unpool_into`'s scalar
-/// loop. Returns how many windows it wrote (a multiple of 8); the caller writes the rest.
-///
-/// # Safety
-/// The CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-pub(crate) unsafe fn unpool_row_avx2(
-    top: &mut [f32],
-    bottom: &mut [f32],
-    dy: &[f32],
-    arg: &[u8],
-) -> usize {
-    use std::arch::x86_64::*;
-    let n = dy
-        .len()
-        .min(arg.len())
-        .min(top.len() / 2)
-        .min(bottom.len() / 2)
-        / 8
-        * 8;
-    let zero = _mm256_setzero_ps();
-    let mut c = 0;
-    while c < n {
-        // SAFETY: c + 8 <= n, so the 8 floats of dy, the 8 bytes of arg and the 16 floats of
-        // top and bottom at 2c all lie inside the slices (n is bounded by each length above).
-        unsafe {
-            let g = _mm256_loadu_ps(dy.as_ptr().add(c));
-            let a = _mm256_cvtepu8_epi32(_mm_loadl_epi64(arg.as_ptr().add(c) as *const __m128i));
-            let pick = |k: i32| {
-                let m = _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, _mm256_set1_epi32(k)));
-                _mm256_add_ps(zero, _mm256_and_ps(m, g))
-            };
-            let interleave = |dst: *mut f32, even: __m256, odd: __m256| {
-                let lo = _mm256_unpacklo_ps(even, odd);
-                let hi = _mm256_unpackhi_ps(even, odd);
-                _mm256_storeu_ps(dst, _mm256_permute2f128_ps::<0x20>(lo, hi));
-                _mm256_storeu_ps(dst.add(8), _mm256_permute2f128_ps::<0x31>(lo, hi));
-            };
-            interleave(top.as_mut_ptr().add(2 * c), pick(0), pick(1));
-            interleave(bottom.as_mut_ptr().add(2 * c), pick(2), pick(3));
-        }
-        c += 8;
-    }
-    n
 }
