@@ -9,6 +9,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 const BATCH: usize = 64;
 
 fn bench(c: &mut Criterion) {
+    // The binary's malloc settings: without them multi-MB buffers are mmapped and faulted
+    // in on every call, which is not the step `clipbench` runs.
+    clipbench_train::malloc::tune();
     for input in [[3, 32, 32], [1, 28, 28]] {
         let shape = format!("{}x{}x{}", input[0], input[1], input[2]);
         let mut g = c.benchmark_group(format!("train_step/{shape}"));

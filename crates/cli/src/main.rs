@@ -3,7 +3,6 @@
 //! Run `clipbench --help`; README.md has the workflow. `main` only maps errors to an exit
 //! code: every subcommand lives in `cmd/`.
 
-mod alloc;
 mod cmd;
 
 use std::process::ExitCode;
@@ -11,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    alloc::tune();
+    clipbench_train::malloc::tune();
     let cli = cmd::Cli::parse();
     match cmd::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 mod error;
+pub mod malloc;
 pub mod manifest;
 pub mod optim;
 pub mod out;

@@ -1,4 +1,5 @@
-//! glibc malloc settings for training.
+//! glibc malloc settings for training (the CLI sets them first thing; so do the criterion
+//! benches, which time the same step).
 //!
 //! Every step allocates and frees the same few multi-megabyte buffers (activations, im2col,
 //! gradients). By default glibc serves those with fresh mmaps and returns them on free, so
@@ -8,8 +9,8 @@
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn tune() {
-    // SAFETY: mallopt only changes allocator parameters; called first thing in main,
-    // before any other thread exists.
+    // SAFETY: mallopt only changes allocator parameters, under glibc's arena lock; callers
+    // call it first, before the buffers it is about are allocated.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
