@@ -133,9 +133,10 @@ fn pool_plane<const WIDE: bool>(
 
 /// Pass 2 of [`pool_plane`] on one row of windows. For baseline x86-64 LLVM keeps the loop
 /// scalar (f32 compares feeding u8 selects), so that runs it with SSE2, 4 windows at a time,
-/// in `raw::pool_vertical_sse2`; compiled for AVX2 or AVX-512 (`WIDE`), LLVM vectorises the
-/// plain loop itself, which measured faster than the SSE2 version there (bench-train
-/// forward +10%, 1 thread, 5 alternating pairs).
+/// in `raw::pool_vertical_sse2`. Compiled for AVX2 or AVX-512 (`WIDE`), LLVM vectorises the
+/// plain loop itself, 8 or 16 windows at a time with a scalar rest: faster than SSE2 on rows
+/// of a multiple of 8 windows (3×32×32's 16 and 8: bench-train forward +6-8%), slower on
+/// others (1×28×28's 14 and 7: −11%), which keep SSE2 (3 alternating pairs each).
 #[inline(always)]
 fn vertical<const WIDE: bool>(
     upper: &[f32],
@@ -145,7 +146,7 @@ fn vertical<const WIDE: bool>(
     arg: &mut [u8],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if !WIDE && out.len() >= 4 {
+    if (!WIDE || !out.len().is_multiple_of(8)) && out.len() >= 4 {
         raw::pool_vertical_sse2(upper, lower, rights, out, arg);
         return;
     }
@@ -202,6 +203,25 @@ pub(crate) fn backward(
     Ok(())
 }
 
+/// Every row of windows of whole planes of width `w`: (upper input row, lower input row, the
+/// pooled row, its winners).
+#[inline(always)]
+fn window_rows<'a>(
+    dx: &'a mut [f32],
+    dy: &'a [f32],
+    arg: &'a [u8],
+    w: usize,
+) -> impl Iterator<Item = (&'a mut [f32], &'a mut [f32], &'a [f32], &'a [u8])> {
+    let wo = w / 2;
+    dx.chunks_exact_mut(2 * w)
+        .zip(dy.chunks_exact(wo))
+        .zip(arg.chunks_exact(wo))
+        .map(move |((pair, dy), arg)| {
+            let (top, bottom) = pair.split_at_mut(w);
+            (top, bottom, dy, arg)
+        })
+}
+
 dispatch! {
     /// dx = 0 + (dy at each window's winner, 0 elsewhere) over whole planes of width `w`: the
     /// bits `unpool_add` gives on a zeroed `dx` (0 + −0 is +0 in both), in one pass that writes
@@ -216,13 +236,7 @@ dispatch! {
 
 #[inline(always)]
 fn unpool_into_loop<const WIDE: bool>(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
-    let wo = w / 2;
-    let rows = dx
-        .chunks_exact_mut(2 * w)
-        .zip(dy.chunks_exact(wo))
-        .zip(arg.chunks_exact(wo));
-    for ((pair, dy), arg) in rows {
-        let (top, bottom) = pair.split_at_mut(w);
+    for (top, bottom, dy, arg) in window_rows(dx, dy, arg, w) {
         // LLVM keeps this loop scalar at every level (u8 compares feeding interleaved f32
         // stores), so the wide levels run 8 windows at a time in `raw::unpool_row_avx2`.
         #[cfg(target_arch = "x86_64")]
@@ -234,7 +248,7 @@ fn unpool_into_loop<const WIDE: bool>(dx: &mut [f32], dy: &[f32], arg: &[u8], w:
         };
         #[cfg(not(target_arch = "x86_64"))]
         let done = 0;
-        for c in done..wo {
+        for c in done..dy.len() {
             let (g, a) = (dy[c], u32::from(arg[c]));
             let pick = |k: u32| 0.0 + if a == k { g } else { 0.0 };
             top[2 * c] = pick(0);
@@ -253,13 +267,7 @@ dispatch! {
 
 #[inline(always)]
 fn unpool_add_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
-    let wo = w / 2;
-    let rows = dx
-        .chunks_exact_mut(2 * w)
-        .zip(dy.chunks_exact(wo))
-        .zip(arg.chunks_exact(wo));
-    for ((pair, dy), arg) in rows {
-        let (top, bottom) = pair.split_at_mut(w);
+    for (top, bottom, dy, arg) in window_rows(dx, dy, arg, w) {
         let windows = top
             .chunks_exact_mut(2)
             .zip(bottom.chunks_exact_mut(2))
