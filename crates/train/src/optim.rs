@@ -1,8 +1,8 @@
 //! SGD with momentum and Adam over host copies of the parameters.
 //!
-//! The model has ~25K parameters, so updating them on the host costs little next to a step and gives
-//! us what dfdx's optimizers cannot: weight decay on the network weights only (θ's L2 acts on
-//! θ and is added by the step), f64 state, and one code path on every device.
+//! The model has ~25K parameters, so updating them on the host costs little next to a step,
+//! and gives us what dfdx's optimizers cannot: weight decay on the network weights only (θ's
+//! L2 acts on θ and is added by the step), f64 state, and one code path on every device.
 
 use rayon::prelude::*;
 
@@ -108,6 +108,12 @@ fn for_each_element(
     slot: &mut Slot,
     f: impl Fn(&mut f32, f32, &mut f64, &mut f64) + Sync,
 ) {
+    // The step builds each gradient from its parameter: a mismatch is a bug, never skipped.
+    assert_eq!(
+        p.grad.len(),
+        p.values.len(),
+        "optimizer: a gradient's length differs from its parameter's"
+    );
     p.values
         .par_chunks_mut(CHUNK)
         .zip(p.grad.par_chunks(CHUNK))
