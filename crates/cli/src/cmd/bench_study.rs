@@ -7,7 +7,7 @@
 //! bench's, their ratio and where the study's time went (`throughput::Breakdown`).
 //!
 //! Example: `clipbench bench-study` (about a minute on 2 cores with Fashion-MNIST present);
-//! `clipbench bench-study --whole` (the main job: about 20 minutes).
+//! `clipbench bench-study --whole` (the main job: about 15 minutes here).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -104,42 +104,39 @@ crate::simd::dispatch! {
     /// The adjoint of [`im2col`]: dx[c][iy][ix] += every column entry that read it. `dcols`
     /// is scratch: entries that read padding are zeroed in place (so rows can be added as
     /// blocks).
-    pub(crate) fn col2im_add => col2im_add_loop(g: &Geom, dcols: &mut [f32], dx: &mut [f32])
-}
-
-#[inline(always)]
-fn col2im_add_loop(g: &Geom, dcols: &mut [f32], dx: &mut [f32]) {
-    let mut rows = dcols.chunks_exact_mut(g.out_plane());
-    for plane in dx.chunks_exact_mut(g.in_plane()) {
-        for kh in 0..g.kh {
-            for kw in 0..g.kw {
-                let Some(row) = rows.next() else { return };
-                let ys = valid_range(g.ho, g.h, kh, g.pad);
-                let xs = valid_range(g.wo, g.w, kw, g.pad);
-                if ys.is_empty() || xs.is_empty() {
-                    continue;
-                }
-                if g.wo == g.w {
-                    let w = g.w;
-                    let block = &mut row[ys.start * w..ys.end * w];
-                    zero_outside(block, w, &xs);
-                    let start = ((ys.start + kh - g.pad) * w + kw) as isize - g.pad as isize;
-                    let lo = (-start).max(0) as usize;
-                    let hi = block
-                        .len()
-                        .min((plane.len() as isize - start).max(0) as usize);
-                    let from = (start + lo as isize) as usize;
-                    let dst = &mut plane[from..from + (hi - lo)];
-                    for (d, s) in dst.iter_mut().zip(&block[lo..hi]) {
-                        *d += s;
+    pub(crate) fn col2im_add(g: &Geom, dcols: &mut [f32], dx: &mut [f32]) {
+        let mut rows = dcols.chunks_exact_mut(g.out_plane());
+        for plane in dx.chunks_exact_mut(g.in_plane()) {
+            for kh in 0..g.kh {
+                for kw in 0..g.kw {
+                    let Some(row) = rows.next() else { return };
+                    let ys = valid_range(g.ho, g.h, kh, g.pad);
+                    let xs = valid_range(g.wo, g.w, kw, g.pad);
+                    if ys.is_empty() || xs.is_empty() {
+                        continue;
                     }
-                } else {
-                    for oy in ys {
-                        let seg = &row[oy * g.wo..][xs.clone()];
-                        let dst = &mut plane[(oy + kh - g.pad) * g.w..][xs.start + kw - g.pad..]
-                            [..seg.len()];
-                        for (d, s) in dst.iter_mut().zip(seg) {
+                    if g.wo == g.w {
+                        let w = g.w;
+                        let block = &mut row[ys.start * w..ys.end * w];
+                        zero_outside(block, w, &xs);
+                        let start = ((ys.start + kh - g.pad) * w + kw) as isize - g.pad as isize;
+                        let lo = (-start).max(0) as usize;
+                        let hi = block
+                            .len()
+                            .min((plane.len() as isize - start).max(0) as usize);
+                        let from = (start + lo as isize) as usize;
+                        let dst = &mut plane[from..from + (hi - lo)];
+                        for (d, s) in dst.iter_mut().zip(&block[lo..hi]) {
                             *d += s;
+                        }
+                    } else {
+                        for oy in ys {
+                            let seg = &row[oy * g.wo..][xs.clone()];
+                            let dst = &mut plane[(oy + kh - g.pad) * g.w..][xs.start + kw - g.pad..]
+                                [..seg.len()];
+                            for (d, s) in dst.iter_mut().zip(seg) {
+                                *d += s;
+                            }
                         }
                     }
                 }

@@ -70,33 +70,23 @@ pub(crate) fn forward(x: &[f32], h: usize, w: usize) -> (Vec<f32>, Vec<u8>) {
 dispatch! {
     /// Pools consecutive planes of width `w` (x: planes × H × w; out and arg: the planes
     /// pooled), with one plane's pair buffers (H × w/2 each) as scratch.
-    pub(crate) fn pool_planes => pool_planes_loop::<WIDE>(
+    pub(crate) fn pool_planes(
         x: &[f32],
         out: &mut [f32],
         arg: &mut [u8],
         w: usize,
         pair_max: &mut [f32],
         pair_right: &mut [u8],
-    )
-}
-
-#[inline(always)]
-fn pool_planes_loop<const WIDE: bool>(
-    x: &[f32],
-    out: &mut [f32],
-    arg: &mut [u8],
-    w: usize,
-    pair_max: &mut [f32],
-    pair_right: &mut [u8],
-) {
-    let plane_in = 2 * pair_max.len();
-    let plane_out = plane_in / 4;
-    let planes = x
-        .chunks(plane_in)
-        .zip(out.chunks_mut(plane_out))
-        .zip(arg.chunks_mut(plane_out));
-    for ((x, out), arg) in planes {
-        pool_plane::<WIDE>(x, out, arg, w, (&mut *pair_max, &mut *pair_right));
+    ) {
+        let plane_in = 2 * pair_max.len();
+        let plane_out = plane_in / 4;
+        let planes = x
+            .chunks(plane_in)
+            .zip(out.chunks_mut(plane_out))
+            .zip(arg.chunks_mut(plane_out));
+        for ((x, out), arg) in planes {
+            pool_plane::<WIDE>(x, out, arg, w, (&mut *pair_max, &mut *pair_right));
+        }
     }
 }
 
@@ -226,35 +216,27 @@ dispatch! {
     /// dx = 0 + (dy at each window's winner, 0 elsewhere) over whole planes of width `w`: the
     /// bits `unpool_add` gives on a zeroed `dx` (0 + −0 is +0 in both), in one pass that writes
     /// `dx` without reading it.
-    pub(crate) fn unpool_into => unpool_into_loop::<WIDE>(
-        dx: &mut [f32],
-        dy: &[f32],
-        arg: &[u8],
-        w: usize,
-    )
-}
-
-#[inline(always)]
-fn unpool_into_loop<const WIDE: bool>(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
-    for (top, bottom, dy, arg) in window_rows(dx, dy, arg, w) {
-        // LLVM keeps this loop scalar at every level (u8 compares feeding interleaved f32
-        // stores), so the wide levels run 8 windows at a time in `raw::unpool_row_avx2`.
-        #[cfg(target_arch = "x86_64")]
-        let done = match WIDE {
-            // SAFETY: WIDE is true only in the copies compiled for AVX2 and AVX-512, which
-            // `dispatch!` runs only where `simd::level()` found them.
-            true => unsafe { raw::unpool_row_avx2(top, bottom, dy, arg) },
-            false => 0,
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let done = 0;
-        for c in done..dy.len() {
-            let (g, a) = (dy[c], u32::from(arg[c]));
-            let pick = |k: u32| 0.0 + if a == k { g } else { 0.0 };
-            top[2 * c] = pick(0);
-            top[2 * c + 1] = pick(1);
-            bottom[2 * c] = pick(2);
-            bottom[2 * c + 1] = pick(3);
+    pub(crate) fn unpool_into(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
+        for (top, bottom, dy, arg) in window_rows(dx, dy, arg, w) {
+            // LLVM keeps this loop scalar at every level (u8 compares feeding interleaved f32
+            // stores), so the wide levels run 8 windows at a time in `raw::unpool_row_avx2`.
+            #[cfg(target_arch = "x86_64")]
+            let done = match WIDE {
+                // SAFETY: WIDE is true only in the copies compiled for AVX2 and AVX-512, which
+                // `dispatch!` runs only where `simd::level()` found them.
+                true => unsafe { raw::unpool_row_avx2(top, bottom, dy, arg) },
+                false => 0,
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let done = 0;
+            for c in done..dy.len() {
+                let (g, a) = (dy[c], u32::from(arg[c]));
+                let pick = |k: u32| 0.0 + if a == k { g } else { 0.0 };
+                top[2 * c] = pick(0);
+                top[2 * c + 1] = pick(1);
+                bottom[2 * c] = pick(2);
+                bottom[2 * c + 1] = pick(3);
+            }
         }
     }
 }
@@ -262,23 +244,20 @@ fn unpool_into_loop<const WIDE: bool>(dx: &mut [f32], dy: &[f32], arg: &[u8], w:
 dispatch! {
     /// dx[winner of each window] += dy over whole planes of width `w` (dx: planes × H × w;
     /// dy and arg: the same planes pooled).
-    pub(crate) fn unpool_add => unpool_add_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize)
-}
-
-#[inline(always)]
-fn unpool_add_loop(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
-    for (top, bottom, dy, arg) in window_rows(dx, dy, arg, w) {
-        let windows = top
-            .chunks_exact_mut(2)
-            .zip(bottom.chunks_exact_mut(2))
-            .zip(dy.iter().zip(arg));
-        // Every window element gets `g` or 0 (branch-free, vectorisable).
-        for ((t, b), (&g, &a)) in windows {
-            let pick = |k: u8| if a == k { g } else { 0.0 };
-            t[0] += pick(0);
-            t[1] += pick(1);
-            b[0] += pick(2);
-            b[1] += pick(3);
+    pub(crate) fn unpool_add(dx: &mut [f32], dy: &[f32], arg: &[u8], w: usize) {
+        for (top, bottom, dy, arg) in window_rows(dx, dy, arg, w) {
+            let windows = top
+                .chunks_exact_mut(2)
+                .zip(bottom.chunks_exact_mut(2))
+                .zip(dy.iter().zip(arg));
+            // Every window element gets `g` or 0 (branch-free, vectorisable).
+            for ((t, b), (&g, &a)) in windows {
+                let pick = |k: u8| if a == k { g } else { 0.0 };
+                t[0] += pick(0);
+                t[1] += pick(1);
+                b[0] += pick(2);
+                b[1] += pick(3);
+            }
         }
     }
 }
